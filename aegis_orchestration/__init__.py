@@ -1,0 +1,1 @@
+"""aegis_orchestration: the Dagster code location of the Aegis data platform."""

@@ -1,0 +1,114 @@
+"""The ``aegis`` console script.
+
+Sub-commands live beside what they operate on and load lazily, so ``aegis devstack`` does not
+import Dagster or the schema registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+
+import click
+
+# command name -> "module:attribute" of a click command
+_LAZY_COMMANDS = {
+    "events": "aegis_shared.events.cli:events",
+    "schema": "aegis_shared.database.cli:schema",
+    "sources": "aegis_orchestration.sources.cli:sources",
+    "hot-path": "aegis_orchestration.hot_path.cli:hot_path",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY_COMMANDS:
+            module_name, attr = _LAZY_COMMANDS[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attr)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup)
+def main() -> None:
+    """Aegis data platform: local stack, schemas, sources and the hot path."""
+
+
+def _default_root() -> Path:
+    return Path(os.environ.get("AEGIS_DATA_DIR", ".aegis"))
+
+
+_root_option = click.option(
+    "--root", type=click.Path(path_type=Path), default=_default_root, show_default="$AEGIS_DATA_DIR or .aegis",
+    help="Directory holding the stack's data, logs and state.",
+)
+
+
+@main.group()
+def devstack() -> None:
+    """Start, inspect and stop the local PostgreSQL, Kafka broker and FalkorDB/Redis."""
+
+
+@devstack.command()
+@_root_option
+@click.option("--postgres-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_POSTGRES_PORT or 55432.")
+@click.option("--kafka-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_KAFKA_PORT or 59092.")
+@click.option("--redis-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_REDIS_PORT or 56379.")
+def up(root: Path, postgres_port: int | None, kafka_port: int | None, redis_port: int | None) -> None:
+    """Start every server (idempotent) and wait until each answers."""
+    from aegis_orchestration.devstack import DevStack, Ports
+
+    ports = None
+    if any((postgres_port, kafka_port, redis_port)):
+        base = Ports.from_env()
+        ports = Ports(postgres=postgres_port or base.postgres, kafka=kafka_port or base.kafka,
+                      redis=redis_port or base.redis)
+    stack = DevStack(root, ports).up()
+    for name, info in stack.status().items():
+        click.echo(f"{name:9} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
+    click.echo(f"Run `eval $(aegis devstack env --root {root})` to point other shells at this stack.")
+
+
+@devstack.command()
+@_root_option
+def down(root: Path) -> None:
+    """Stop exactly the processes `up` started from this root."""
+    from aegis_orchestration.devstack import DevStack
+
+    DevStack(root).down()
+    click.echo("devstack stopped")
+
+
+@devstack.command()
+@_root_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(root: Path, as_json: bool) -> None:
+    """Show each server's port, pid and health; exit 1 if any is down."""
+    from aegis_orchestration.devstack import DevStack
+
+    info = DevStack(root).status()
+    if as_json:
+        click.echo(json.dumps(info))
+    else:
+        for name, item in info.items():
+            click.echo(f"{name:9} 127.0.0.1:{item['port']:<6} pid {item['pid']}  healthy={item['healthy']}")
+    if not all(item["healthy"] for item in info.values()):
+        raise SystemExit(1)
+
+
+@devstack.command()
+@_root_option
+def env(root: Path) -> None:
+    """Print `export AEGIS_...=...` lines for this stack (use with eval)."""
+    from aegis_orchestration.devstack import DevStack
+
+    for key, value in DevStack(root).env().items():
+        click.echo(f"export {key}={value}")
+
+
+if __name__ == "__main__":
+    main()

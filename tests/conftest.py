@@ -1,0 +1,66 @@
+"""Session fixtures: one real local stack (PostgreSQL, Tansu, FalkorDB/Redis) per test session.
+
+The stack runs on free loopback ports in its own temporary root, so two sessions can share a
+machine, and it is stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from aegis_orchestration.devstack import DevStack, Ports
+from aegis_shared.config import Settings, get_settings
+
+
+@pytest.fixture(scope="session")
+def devstack() -> Iterator[DevStack]:
+    root = Path(tempfile.mkdtemp(prefix="aegis-test-stack-"))
+    stack = DevStack(root, Ports.free()).up()
+    saved = {key: os.environ.get(key) for key in stack.env()}
+    os.environ.update(stack.env())
+    get_settings.cache_clear()
+    try:
+        yield stack
+    finally:
+        stack.down()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(devstack: DevStack) -> Settings:
+    return devstack.settings()
+
+
+@pytest.fixture(scope="session")
+def pg_url(devstack: DevStack) -> str:
+    return devstack.postgres.url("aegis")
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(pg_url, pool_pre_ping=True)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(devstack: DevStack) -> str:
+    return devstack.broker.bootstrap
+
+
+@pytest.fixture(scope="session")
+def redis_url(devstack: DevStack) -> str:
+    return f"{devstack.graph.url}/0"
