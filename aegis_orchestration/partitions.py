@@ -16,7 +16,8 @@ API_SOURCES = ("bizinfo", "kstartup", "mss", "rss")
 SCRAPED_SOURCES = ("web",)
 SOURCES = API_SOURCES + SCRAPED_SOURCES
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone=TIMEZONE)
+# end_offset=1: today's partition exists, so collection and the hourly cold path can run for it.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone=TIMEZONE, end_offset=1)
 source_partitions = dg.StaticPartitionsDefinition(list(SOURCES))
 collection_partitions = dg.MultiPartitionsDefinition({"date": daily_partitions, "source": source_partitions})
 

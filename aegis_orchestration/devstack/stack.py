@@ -92,7 +92,14 @@ class DevStack:
             raise
         for sub in ("milvus", "search", "dagster_home"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._install_dagster_yaml()
         return self
+
+    def _install_dagster_yaml(self) -> None:
+        """DAGSTER_HOME gets the repo's dagster.yaml (Postgres storage through AEGIS_DAGSTER_PG_URL)."""
+        source = Path(__file__).resolve().parents[2] / "dagster.yaml"
+        if source.exists():
+            (self.root / "dagster_home" / "dagster.yaml").write_text(source.read_text())
 
     @staticmethod
     def _check_port_free(port: int, what: str) -> None:

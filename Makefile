@@ -1,0 +1,54 @@
+# Aegis data platform. `make run` and `make test` install everything they need on a fresh
+# Debian machine: apt packages, a .venv with the project, and the local servers.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+STACK_ROOT ?= .aegis
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+
+.PHONY: setup system-deps run test dev down lint bench
+
+## Install apt packages (PostgreSQL) once, after apt-get update.
+system-deps:
+ifeq ($(PG_INITDB),)
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql postgresql-contrib
+endif
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## Python environment and system packages.
+setup: system-deps $(BIN)/.installed
+
+## Start the local stack, collect the bundled snapshot over HTTP, materialize every asset, print a summary.
+run: setup
+	$(BIN)/aegis devstack up --root $(STACK_ROOT)
+	set -a; eval "$$($(BIN)/aegis devstack env --root $(STACK_ROOT))"; set +a; \
+	  $(BIN)/aegis demo
+
+## The full test suite (CI runs exactly this).
+test: setup
+	$(BIN)/pytest
+
+## Dagster UI on http://127.0.0.1:3000 against the local stack.
+dev: setup
+	$(BIN)/aegis devstack up --root $(STACK_ROOT)
+	set -a; eval "$$($(BIN)/aegis devstack env --root $(STACK_ROOT))"; set +a; \
+	  $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+## Stop exactly what `make run`/`make dev` started.
+down:
+	$(BIN)/aegis devstack down --root $(STACK_ROOT)
+
+lint: setup
+	$(BIN)/ruff check aegis_shared aegis_orchestration tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/publish.py
+	$(BIN)/python benchmarks/stores.py

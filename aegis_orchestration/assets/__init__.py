@@ -1,0 +1,1 @@
+"""Software-defined assets: collection → validation → dedup → quality → Postgres → serving stores."""

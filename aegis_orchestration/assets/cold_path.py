@@ -1,0 +1,175 @@
+"""The cold path: full validation, cross-source dedup, GX quality scoring, Postgres upsert.
+
+Partitioned by collection day; each day reads every source's collection partition of that day,
+plus whatever the hot path staged as ``pending_validation``.
+"""
+
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from aegis_orchestration.assets.events import publish
+from aegis_orchestration.partitions import by_collection_date, daily_partitions
+from aegis_orchestration.pipeline import dedup, policies, quality, validation
+from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_shared.models import Announcement
+
+GROUP = "cold_path"
+
+
+@dataclass(frozen=True)
+class ValidatedBatch:
+    day: date
+    valid: list[Announcement]
+    rejected: list[validation.Rejection]
+
+
+@dataclass(frozen=True)
+class DedupedBatch:
+    day: date
+    candidates: list[dedup.PolicyCandidate]
+
+
+def _day(context: dg.AssetExecutionContext) -> date:
+    return date.fromisoformat(context.partition_key)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+@dg.asset(
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    deps=[dg.AssetDep("raw_announcements", partition_mapping=by_collection_date)],
+    kinds={"python", "postgres"},
+    description="Every record collected that day (and every hot-path record pending validation), fully "
+    "validated: required fields, lengths, period and URL sanity, markup removed. Rejections are kept "
+    "with their code in processing_history.",
+)
+def validated_announcements(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.Output[ValidatedBatch]:
+    started = time.perf_counter()
+    engine = postgres.engine()
+    collected = policies.load_collected(engine, _day(context))
+    pending = policies.load_pending(engine)
+    seen = {(a.source, a.source_id) for a in collected}
+    records = collected + [p for p in pending if (p.source, p.source_id) not in seen]
+    valid: list[Announcement] = []
+    rejected: list[validation.Rejection] = []
+    for record in records:
+        outcome = validation.validate(record)
+        (rejected if isinstance(outcome, validation.Rejection) else valid).append(outcome)  # type: ignore[arg-type]
+    policies.record_rejections(engine, rejected, run_id=context.run_id)
+    by_code = Counter(r.code for r in rejected)
+    return dg.Output(
+        ValidatedBatch(_day(context), valid, rejected),
+        metadata={
+            "input_rows": len(records), "collected_rows": len(collected), "pending_rows": len(records) - len(collected),
+            "valid_rows": len(valid), "rejected_rows": len(rejected),
+            "rejections_by_code": dg.MetadataValue.json(dict(by_code)),
+            "duration_ms": _ms(started),
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    kinds={"python"},
+    description="The same programme seen from several sources becomes one policy (normalised title, "
+    "organisation and period; near-duplicate titles matched by fuzzy ratio). The survivor keeps every "
+    "source's id.",
+)
+def deduplicated_announcements(validated_announcements: ValidatedBatch) -> dg.Output[DedupedBatch]:
+    started = time.perf_counter()
+    candidates = dedup.deduplicate(validated_announcements.valid)
+    merged = [c for c in candidates if len(c.members) > 1]
+    return dg.Output(
+        DedupedBatch(validated_announcements.day, candidates),
+        metadata={
+            "input_rows": len(validated_announcements.valid), "policies": len(candidates),
+            "duplicate_groups": len(merged), "records_merged": sum(len(c.members) - 1 for c in merged),
+            "example_groups": dg.MetadataValue.json([c.source_ids for c in merged[:5]]),
+            "duration_ms": _ms(started),
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    kinds={"pandas", "great_expectations"},
+    check_specs=[dg.AssetCheckSpec("quality_expectations", asset="policy_quality", blocking=True,
+                                   description="Great Expectations suite over the scored frame; blocks the "
+                                   "Postgres write when it fails.")],
+    description="Completeness, accuracy, consistency and timeliness per policy in [0, 1], each the share of "
+    "its Great Expectations row expectations met, weighted into a total; 0.7 or above becomes active.",
+)
+def policy_quality(context: dg.AssetExecutionContext, deduplicated_announcements: DedupedBatch):  # noqa: ANN201
+    started = time.perf_counter()
+    candidates = deduplicated_announcements.candidates
+    frame = quality.frame([c.survivor for c in candidates], [c.policy_id for c in candidates],
+                          deduplicated_announcements.day)
+    report = quality.score(frame)
+    scores = report.scores
+    yield dg.Output(
+        scores,
+        metadata={
+            "policies": len(scores),
+            "active": int((scores["status"] == "active").sum()) if len(scores) else 0,
+            "rejected": int((scores["status"] == "rejected").sum()) if len(scores) else 0,
+            "mean_total": float(scores["total"].mean()) if len(scores) else 0.0,
+            **{f"mean_{d}": float(scores[d].mean()) if len(scores) else 0.0 for d in quality.DIMENSIONS},
+            "score_histogram": dg.MetadataValue.md(quality.histogram_markdown(scores["total"])),
+            "failing_rows_by_expectation": dg.MetadataValue.json(report.failures),
+            "duration_ms": _ms(started),
+        },
+    )
+    outcome = quality.validate_frame(scores, quality.output_expectations(), "policy_quality_output")
+    failed = [r.expectation_config.type for r in outcome.results if not r.success]
+    yield dg.AssetCheckResult(
+        check_name="quality_expectations",
+        passed=bool(outcome.success),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"expectations": len(outcome.results), "failed": dg.MetadataValue.json(failed)},
+    )
+
+
+@dg.asset(
+    name="policies",
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    kinds={"postgres"},
+    description="PostgreSQL `policies`, the source of truth: idempotent upserts keyed on the policy id, with "
+    "status transitions, quality_metrics, processing_history and audit_logs. Publishes PolicyQualityUpdated "
+    "per status change.",
+)
+def policies_table(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    deduplicated_announcements: DedupedBatch,
+    policy_quality: pd.DataFrame,
+) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    engine = postgres.engine()
+    report = policies.upsert_policies(engine, deduplicated_announcements.candidates, policy_quality,
+                                      run_id=context.run_id)
+    published = publish(kafka, [("PolicyQualityUpdated", t, str(t["policy_id"])) for t in report.transitions],
+                        context)
+    return dg.MaterializeResult(
+        metadata={
+            "inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged,
+            "archived_duplicates": report.archived, "status_changes": len(report.transitions),
+            "events_published": published, "duration_ms": _ms(started),
+            "dagster/row_count": report.inserted + report.updated + report.unchanged,
+        }
+    )
+
+
+cold_path_assets = [validated_announcements, deduplicated_announcements, policy_quality, policies_table]

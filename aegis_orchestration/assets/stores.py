@@ -1,0 +1,110 @@
+"""Serving-store syncs (vectors, graph, search) and their consistency checks against Postgres.
+
+Each sync reconciles its store with PostgreSQL by content hash, so a run is incremental, deletes
+policies that left the active set, and also repairs any drift a consistency check found. A store
+outage fails only that store's asset with its DP_300x code; Postgres and the other stores are
+untouched, and the next run repairs the store.
+"""
+
+
+from typing import Any
+
+import dagster as dg
+
+from aegis_orchestration.assets.events import publish
+from aegis_orchestration.partitions import daily_partitions
+from aegis_orchestration.pipeline.store_sync import measure_drift, sync_store
+from aegis_orchestration.resources import KafkaResource, PostgresResource
+
+GROUP = "serving"
+SYNC_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def _sync(context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource,
+          store_resource: Any) -> dg.MaterializeResult:
+    store = store_resource.open()
+    try:
+        report = sync_store(postgres.engine(), store)
+        count = store.count()
+    finally:
+        store.close()
+    partition_range = context.partition_key_range if context.has_partition_key_range else None
+    data = report.event_data()
+    if partition_range is not None:
+        data["partition"] = f"{partition_range.start}..{partition_range.end}"
+    publish(kafka, [("DataSyncCompleted", data, report.store)], context)
+    return dg.MaterializeResult(
+        metadata={
+            "backend": report.backend, "upserted": report.upserted, "deleted": report.deleted,
+            "unchanged": report.unchanged, "expected_total": report.total, "store_count": count,
+            "repaired_missing": len(report.repaired["missing"]), "repaired_stale": len(report.repaired["stale"]),
+            "repaired_orphaned": len(report.repaired["orphaned"]),
+            "repaired_ids": dg.MetadataValue.json({k: v[:20] for k, v in report.repaired.items()}),
+            "duration_ms": round(report.duration_ms, 1), "dagster/row_count": count,
+        }
+    )
+
+
+def _consistency(postgres: PostgresResource, store_resource: Any) -> dg.AssetCheckResult:
+    store = store_resource.open()
+    try:
+        drift = measure_drift(postgres.engine(), store)
+    finally:
+        store.close()
+    return dg.AssetCheckResult(
+        passed=drift.clean,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={key: dg.MetadataValue.json(value) if isinstance(value, list) else value
+                  for key, value in drift.summary().items()},
+        description=None if drift.clean else
+        f"{len(drift.missing)} missing, {len(drift.stale)} stale, {len(drift.orphaned)} orphaned; "
+        "materialize the store asset to repair exactly these.",
+    )
+
+
+def _store_asset(name: str, kind: str, resource_key: str, description: str
+                 ) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        partitions_def=daily_partitions,
+        deps=["policies"],
+        kinds={kind},
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=SYNC_RETRY,
+        description=description,
+        required_resource_keys={"postgres", "kafka", resource_key},
+    )
+    def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return _sync(context, context.resources.postgres, context.resources.kafka,
+                     getattr(context.resources, resource_key))
+
+    @dg.asset_check(
+        asset=_asset,
+        name=f"{name}_consistent_with_postgres",
+        description=f"Compares {name}'s ids and content hashes with Postgres's active policies and names "
+        "missing, stale and orphaned entries.",
+        required_resource_keys={"postgres", resource_key},
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        return _consistency(context.resources.postgres, getattr(context.resources, resource_key))
+
+    return _asset, _check
+
+
+policy_vectors, policy_vectors_consistency = _store_asset(
+    "policy_vectors", "milvus", "vectors",
+    "Milvus embeddings (title + summary) of every active policy, with the embedding model id stored.",
+)
+policy_graph, policy_graph_consistency = _store_asset(
+    "policy_graph", "neo4j", "graph",
+    "Policy knowledge graph: Policy, Organization, Region, Industry, Category and TargetGroup nodes, "
+    "idempotent MERGE.",
+)
+policy_search_index, policy_search_index_consistency = _store_asset(
+    "policy_search_index", "elasticsearch", "search",
+    "Full-text index of active policies (Elasticsearch with nori, or tantivy n-grams locally).",
+)
+
+store_assets = [policy_vectors, policy_graph, policy_search_index]
+store_checks = [policy_vectors_consistency, policy_graph_consistency, policy_search_index_consistency]

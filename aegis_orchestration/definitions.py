@@ -1,0 +1,30 @@
+"""The one Definitions object of the Aegis code location.
+
+Collection (day × source) → validation → dedup → quality → Postgres → {vectors, graph, search}, with
+a consistency check per store, the hourly cold path, collection schedules, the hot-path Kafka
+sensor and a run-failure sensor.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from aegis_orchestration.assets.cold_path import cold_path_assets
+from aegis_orchestration.assets.collection import raw_announcements
+from aegis_orchestration.assets.stores import store_assets, store_checks
+from aegis_orchestration.jobs import cold_path_job, repair_stores_job
+from aegis_orchestration.resources import default_resources
+from aegis_orchestration.schedules.cold_path import cold_path_hourly
+from aegis_orchestration.schedules.collection import collection_jobs, collection_schedules
+from aegis_orchestration.sensors.run_failure import run_failure_recorder
+
+all_assets = [raw_announcements, *cold_path_assets, *store_assets]
+
+defs = dg.Definitions(
+    assets=all_assets,
+    asset_checks=store_checks,
+    jobs=[cold_path_job, repair_stores_job, *collection_jobs],
+    schedules=[cold_path_hourly, *collection_schedules],
+    sensors=[run_failure_recorder],
+    resources=default_resources(),
+)

@@ -1,0 +1,231 @@
+"""PostgreSQL side of the pipeline: read collected records, upsert policies, keep the history.
+
+PostgreSQL is the source of truth. Every write here is idempotent: re-running a partition with
+unchanged input changes no row, bumps no version and writes no history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from aegis_orchestration.pipeline.dedup import PolicyCandidate
+from aegis_orchestration.pipeline.validation import Rejection
+from aegis_shared.models import Announcement, PolicyStatus
+from aegis_shared.stores.base import PolicyDocument
+
+_POLICY_COLUMNS = (
+    "title", "organization", "executing_organization", "category", "summary", "url", "period_start",
+    "period_end", "period_open_ended", "period_note", "region_codes", "target_groups",
+)
+
+
+def load_collected(engine: sa.Engine, day: date) -> list[Announcement]:
+    """The latest version of every record collected on ``day`` (all sources)."""
+    query = sa.text(
+        """
+        SELECT DISTINCT ON (source, source_id) payload
+        FROM raw_announcements
+        WHERE partition_date = :day
+        ORDER BY source, source_id, collected_at DESC, id DESC
+        """
+    )
+    with engine.connect() as conn:
+        return [Announcement.model_validate(row.payload) for row in conn.execute(query, {"day": day})]
+
+
+def load_pending(engine: sa.Engine) -> list[Announcement]:
+    """Policies the hot path staged as ``pending_validation``, for the cold path to finish."""
+    query = sa.text(
+        f"SELECT source, source_id, content_hash, {', '.join(_POLICY_COLUMNS)}, created_at "
+        "FROM policies WHERE status = :status AND deleted_at IS NULL ORDER BY id"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query, {"status": PolicyStatus.PENDING_VALIDATION.value}).mappings().all()
+    return [
+        Announcement.model_validate({**{k: v for k, v in row.items() if k != "created_at"},
+                                     "collected_at": row["created_at"]})
+        for row in rows
+    ]
+
+
+@dataclass
+class UpsertReport:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    archived: int = 0
+    transitions: list[dict[str, object]] = field(default_factory=list)
+
+
+def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[str, object]:
+    item = candidate.survivor
+    row = {name: getattr(item, name) for name in _POLICY_COLUMNS}
+    row.update(
+        id=candidate.policy_id, source=item.source, source_id=item.source_id,
+        source_ids=json.dumps(candidate.source_ids), status=status, quality_score=score,
+        content_hash=item.content_hash,
+    )
+    return row
+
+
+_UPSERT = sa.text(
+    f"""
+    INSERT INTO policies (id, source, source_id, source_ids, {', '.join(_POLICY_COLUMNS)}, status,
+                          quality_score, content_hash, version)
+    VALUES (:id, :source, :source_id, CAST(:source_ids AS jsonb), {', '.join(':' + c for c in _POLICY_COLUMNS)},
+            :status, :quality_score, :content_hash, 1)
+    ON CONFLICT (id) DO UPDATE SET
+        {', '.join(f'{c} = EXCLUDED.{c}' for c in _POLICY_COLUMNS)},
+        source_ids = EXCLUDED.source_ids, status = EXCLUDED.status,
+        quality_score = EXCLUDED.quality_score, content_hash = EXCLUDED.content_hash,
+        version = policies.version + 1, updated_at = now(), deleted_at = NULL
+    WHERE policies.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+       OR policies.status IS DISTINCT FROM EXCLUDED.status
+       OR policies.quality_score IS DISTINCT FROM EXCLUDED.quality_score
+       OR policies.source_ids IS DISTINCT FROM EXCLUDED.source_ids
+    RETURNING id, version
+    """
+)
+
+
+def upsert_policies(
+    engine: sa.Engine, candidates: Sequence[PolicyCandidate], scores: pd.DataFrame, *, run_id: str | None
+) -> UpsertReport:
+    """Write scored policies, their metrics, history and audit rows in one transaction."""
+    report = UpsertReport()
+    by_id = scores.set_index("policy_id") if not scores.empty else scores
+    with engine.begin() as conn:
+        ids = [c.policy_id for c in candidates]
+        before = dict(conn.execute(sa.text("SELECT id, status FROM policies WHERE id = ANY(:ids)"), {"ids": ids}).all())
+        rows = [_row(c, str(by_id.at[c.policy_id, "status"]), float(by_id.at[c.policy_id, "total"])) for c in candidates]
+        written = {row.id: row.version for row in _execute_returning(conn, _UPSERT, rows)}
+        metrics, history, audits = [], [], []
+        for row in rows:
+            policy_id = str(row["id"])
+            if policy_id not in written:
+                report.unchanged += 1
+                continue
+            if policy_id in before:
+                report.updated += 1
+            else:
+                report.inserted += 1
+            score_row = by_id.loc[policy_id]
+            metrics.append({"policy_id": policy_id, "run_id": run_id,
+                            **{d: float(score_row[d]) for d in ("completeness", "accuracy", "consistency",
+                                                                "timeliness", "total")}})
+            previous = before.get(policy_id)
+            history.append({"policy_id": policy_id, "stage": "cold_path", "status": row["status"], "run_id": run_id,
+                            "details": json.dumps({"version": written[policy_id], "content_hash": row["content_hash"],
+                                                   "previous_status": previous})})
+            if previous != row["status"]:
+                transition = {"policy_id": policy_id, "previous_status": previous, "status": row["status"],
+                              "quality_score": row["quality_score"],
+                              "scores": {d: float(score_row[d]) for d in ("completeness", "accuracy",
+                                                                          "consistency", "timeliness")}}
+                report.transitions.append(transition)
+                audits.append({"entity_id": policy_id, "action": "status_changed", "actor": "aegis-cold-path",
+                               "old_values": json.dumps({"status": previous}),
+                               "new_values": json.dumps({"status": row["status"], "version": written[policy_id]})})
+        if metrics:
+            conn.execute(sa.text(
+                "INSERT INTO quality_metrics (policy_id, completeness, accuracy, consistency, timeliness, total, run_id) "
+                "VALUES (:policy_id, :completeness, :accuracy, :consistency, :timeliness, :total, :run_id)"), metrics)
+        if history:
+            conn.execute(sa.text(
+                "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
+                "VALUES (:policy_id, :stage, :status, CAST(:details AS jsonb), :run_id)"), history)
+        if audits:
+            conn.execute(sa.text(
+                "INSERT INTO audit_logs (entity_type, entity_id, action, actor, old_values, new_values) "
+                "VALUES ('policy', :entity_id, :action, :actor, CAST(:old_values AS jsonb), CAST(:new_values AS jsonb))"),
+                audits)
+        report.archived = _archive_absorbed(conn, candidates, run_id)
+    return report
+
+
+def _execute_returning(conn: sa.Connection, statement: sa.TextClause, rows: list[dict[str, object]]) -> list[sa.Row]:
+    out: list[sa.Row] = []
+    for row in rows:  # RETURNING per row; batches stay in one transaction and one round trip each
+        out.extend(conn.execute(statement, row).all())
+    return out
+
+
+def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate], run_id: str | None) -> int:
+    """Rows staged separately for what dedup found to be one programme become archived."""
+    absorbed = {m.policy_id: c.policy_id for c in candidates for m in c.absorbed}
+    if not absorbed:
+        return 0
+    archived = conn.execute(
+        sa.text("UPDATE policies SET status = :archived, updated_at = now(), version = version + 1 "
+                "WHERE id = ANY(:ids) AND status <> :archived RETURNING id"),
+        {"archived": PolicyStatus.ARCHIVED.value, "ids": list(absorbed)},
+    ).scalars().all()
+    if archived:
+        conn.execute(sa.text(
+            "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
+            "VALUES (:policy_id, 'dedup', 'archived', CAST(:details AS jsonb), :run_id)"),
+            [{"policy_id": pid, "details": json.dumps({"merged_into": absorbed[pid]}), "run_id": run_id}
+             for pid in archived])
+    return len(archived)
+
+
+def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run_id: str | None) -> None:
+    """Keep every rejected record with its code and reason (nothing is silently dropped)."""
+    if not rejections:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
+                    "VALUES (NULL, 'validation', 'rejected', CAST(:details AS jsonb), :run_id)"),
+            [{"details": json.dumps(r.as_dict(), ensure_ascii=False), "run_id": run_id} for r in rejections],
+        )
+
+
+def serving_fingerprints(engine: sa.Engine) -> dict[str, str]:
+    """policy id -> content hash of every policy the serving stores must hold (active ones)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT id, content_hash FROM policies WHERE status = :s AND deleted_at IS NULL"),
+            {"s": PolicyStatus.ACTIVE.value},
+        )
+        return dict(rows.all())
+
+
+def load_documents(engine: sa.Engine, ids: Sequence[str]) -> list[PolicyDocument]:
+    query = sa.text(
+        "SELECT id, content_hash, title, summary, organization, executing_organization, category, region_codes, "
+        "target_groups, url, period_start, period_end, status FROM policies WHERE id = ANY(:ids) ORDER BY id"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query, {"ids": list(ids)}).mappings().all()
+    return [
+        PolicyDocument(
+            policy_id=row["id"], content_hash=row["content_hash"], title=row["title"], summary=row["summary"],
+            organization=row["organization"], executing_organization=row["executing_organization"],
+            category=row["category"], region_codes=tuple(row["region_codes"] or ()),
+            target_groups=tuple(row["target_groups"] or ()),
+            industries=(row["category"],) if row["category"] else (), url=row["url"],
+            period_start=row["period_start"], period_end=row["period_end"], status=row["status"],
+        )
+        for row in rows
+    ]
+
+
+def record_sync_state(engine: sa.Engine, store: str, synced: dict[str, str], deleted: Sequence[str]) -> None:
+    with engine.begin() as conn:
+        if synced:
+            conn.execute(
+                sa.text("INSERT INTO store_sync_state (store, policy_id, content_hash) VALUES (:store, :pid, :hash) "
+                        "ON CONFLICT (store, policy_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, "
+                        "synced_at = now()"),
+                [{"store": store, "pid": pid, "hash": h} for pid, h in synced.items()],
+            )
+        if deleted:
+            conn.execute(sa.text("DELETE FROM store_sync_state WHERE store = :store AND policy_id = ANY(:ids)"),
+                         {"store": store, "ids": list(deleted)})

@@ -1,0 +1,47 @@
+"""The three serving stores as Dagster resources; the adapter is chosen by settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dagster as dg
+from pydantic import Field
+
+from aegis_orchestration.resources._settings import resolve
+
+if TYPE_CHECKING:
+    from aegis_shared.stores import GraphStore, SearchStore, VectorStore
+
+
+class VectorStoreResource(dg.ConfigurableResource):
+    """Milvus (server URI) or Milvus Lite (local .db path), with the configured embedder."""
+
+    uri: str | None = Field(None, description="Overrides AEGIS_MILVUS_URI.")
+    collection: str | None = Field(None, description="Overrides AEGIS_MILVUS_COLLECTION.")
+
+    def open(self) -> VectorStore:
+        from aegis_shared.stores import open_vector_store
+
+        return open_vector_store(resolve({"milvus_uri": self.uri, "milvus_collection": self.collection}))
+
+
+class GraphStoreResource(dg.ConfigurableResource):
+    """Neo4j when AEGIS_NEO4J_URI is set, otherwise FalkorDB over its Redis protocol."""
+
+    graph_name: str | None = Field(None, description="Overrides AEGIS_GRAPH_NAME.")
+
+    def open(self) -> GraphStore:
+        from aegis_shared.stores import open_graph_store
+
+        return open_graph_store(resolve({"graph_name": self.graph_name}))
+
+
+class SearchStoreResource(dg.ConfigurableResource):
+    """Elasticsearch when AEGIS_ELASTICSEARCH_URL is set, otherwise tantivy in process."""
+
+    index: str | None = Field(None, description="Overrides AEGIS_SEARCH_INDEX.")
+
+    def open(self) -> SearchStore:
+        from aegis_shared.stores import open_search_store
+
+        return open_search_store(resolve({"search_index": self.index}))

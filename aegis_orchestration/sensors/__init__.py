@@ -1,0 +1,1 @@
+"""Sensors: run failures and the hot path's Kafka sensor."""
