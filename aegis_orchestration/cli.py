@@ -110,5 +110,18 @@ def env(root: Path) -> None:
         click.echo(f"export {key}={value}")
 
 
+@main.command()
+@click.option("--day", default=None, help="Collection day (YYYY-MM-DD, Asia/Seoul); default today.")
+def demo(day: str | None) -> None:
+    """Collect the bundled snapshot over HTTP, materialize every asset, print a summary."""
+    from aegis_orchestration import demo as local_run
+
+    summary = local_run.run(day)
+    click.echo(summary.render())
+    click.echo("\nOpen the Dagster UI with `make dev`, then http://127.0.0.1:3000 (runs above are in its history).")
+    if not summary.ok:
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -14,8 +14,10 @@ def publish(kafka: KafkaResource, events: Sequence[tuple[str, dict[str, Any], st
     """Publish ``(event_type, data, key)`` triples; a failed delivery raises its coded error."""
     if not events:
         return 0
+    from aegis_shared.messaging import OutgoingEvent
+
     with kafka.publisher() as publisher:
-        publisher.publish_many(events)
+        publisher.publish_many([OutgoingEvent(event_type, data, key) for event_type, data, key in events])
     if context is not None:
         context.log.info(f"published {len(events)} {events[0][0]} event(s)")
     return len(events)

@@ -37,9 +37,9 @@ def _sync(context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: 
         metadata={
             "backend": report.backend, "upserted": report.upserted, "deleted": report.deleted,
             "unchanged": report.unchanged, "expected_total": report.total, "store_count": count,
-            "repaired_missing": len(report.repaired["missing"]), "repaired_stale": len(report.repaired["stale"]),
-            "repaired_orphaned": len(report.repaired["orphaned"]),
-            "repaired_ids": dg.MetadataValue.json({k: v[:20] for k, v in report.repaired.items()}),
+            "found_missing": len(report.repaired["missing"]), "found_stale": len(report.repaired["stale"]),
+            "found_orphaned": len(report.repaired["orphaned"]),
+            "written_or_deleted_ids": dg.MetadataValue.json({k: v[:20] for k, v in report.repaired.items()}),
             "duration_ms": round(report.duration_ms, 1), "dagster/row_count": count,
         }
     )

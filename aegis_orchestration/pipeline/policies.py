@@ -124,7 +124,10 @@ def upsert_policies(
                             "details": json.dumps({"version": written[policy_id], "content_hash": row["content_hash"],
                                                    "previous_status": previous})})
             if previous != row["status"]:
-                transition = {"policy_id": policy_id, "previous_status": previous, "status": row["status"],
+                # A record first seen by the cold path was pending validation until it was scored.
+                transition = {"policy_id": policy_id,
+                              "previous_status": previous or PolicyStatus.PENDING_VALIDATION.value,
+                              "status": row["status"],
                               "quality_score": row["quality_score"],
                               "scores": {d: float(score_row[d]) for d in ("completeness", "accuracy",
                                                                           "consistency", "timeliness")}}
@@ -175,16 +178,26 @@ def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate]
     return len(archived)
 
 
-def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run_id: str | None) -> None:
-    """Keep every rejected record with its code and reason (nothing is silently dropped)."""
+def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run_id: str | None) -> int:
+    """Keep every rejected record with its code and reason (nothing is silently dropped).
+
+    A rejection already on record is not written again, so re-running a day adds no rows.
+    """
     if not rejections:
-        return
+        return 0
+    written = 0
     with engine.begin() as conn:
-        conn.execute(
-            sa.text("INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
-                    "VALUES (NULL, 'validation', 'rejected', CAST(:details AS jsonb), :run_id)"),
-            [{"details": json.dumps(r.as_dict(), ensure_ascii=False), "run_id": run_id} for r in rejections],
-        )
+        for rejection in rejections:
+            written += conn.execute(
+                sa.text(
+                    "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
+                    "SELECT NULL, 'validation', 'rejected', CAST(:details AS jsonb), :run_id "
+                    "WHERE NOT EXISTS (SELECT 1 FROM processing_history WHERE stage = 'validation' "
+                    "AND details = CAST(:details AS jsonb))"
+                ),
+                {"details": json.dumps(rejection.as_dict(), ensure_ascii=False), "run_id": run_id},
+            ).rowcount
+    return written
 
 
 def serving_fingerprints(engine: sa.Engine) -> dict[str, str]:

@@ -6,6 +6,7 @@ Every resource reads ``AEGIS_*`` settings by default; fields override them per d
 from aegis_orchestration.resources.kafka import KafkaResource
 from aegis_orchestration.resources.postgres import PostgresResource
 from aegis_orchestration.resources.redis import RedisResource
+from aegis_orchestration.resources.sources import SourcesResource
 from aegis_orchestration.resources.stores import GraphStoreResource, SearchStoreResource, VectorStoreResource
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "PostgresResource",
     "RedisResource",
     "SearchStoreResource",
+    "SourcesResource",
     "VectorStoreResource",
     "default_resources",
 ]
@@ -29,9 +31,5 @@ def default_resources() -> dict[str, object]:
         "graph": GraphStoreResource(),
         "search": SearchStoreResource(),
     }
-    try:
-        from aegis_orchestration.resources.sources import SourcesResource
-    except ImportError:  # pragma: no cover - the collection package is optional for library users
-        return resources
     resources["sources"] = SourcesResource()
     return resources

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -24,9 +25,12 @@ class KafkaResource(dg.ConfigurableResource):
         return resolve({"kafka_bootstrap": self.bootstrap, "env": self.env})
 
     def publisher(self) -> EventPublisher:
+        """A publisher validating against the bundled ``schemas/events``; topics exist once it returns."""
         from aegis_shared.messaging import EventPublisher
 
-        return EventPublisher.from_settings(self.settings())
+        settings = self.settings()
+        _ensure_topics(settings.kafka_bootstrap, settings.env)
+        return EventPublisher(settings.kafka_bootstrap, _bundled_schemas(), settings=settings)
 
     def consumer_config(self, **overrides: Any) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -36,3 +40,18 @@ class KafkaResource(dg.ConfigurableResource):
         }
         config.update(overrides)
         return config
+
+
+@cache
+def _bundled_schemas() -> Any:
+    from aegis_shared.events.catalogue import BundledSchemas
+
+    return BundledSchemas()
+
+
+@cache
+def _ensure_topics(bootstrap: str, env: str) -> None:
+    # Once per process and broker: topic creation is idempotent but costs a metadata round trip.
+    from aegis_shared.events.topics import ensure_topics
+
+    ensure_topics(bootstrap, resolve({"kafka_bootstrap": bootstrap, "env": env}))

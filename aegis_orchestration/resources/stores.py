@@ -28,12 +28,16 @@ class VectorStoreResource(dg.ConfigurableResource):
 class GraphStoreResource(dg.ConfigurableResource):
     """Neo4j when AEGIS_NEO4J_URI is set, otherwise FalkorDB over its Redis protocol."""
 
+    url: str | None = Field(None, description="Overrides AEGIS_GRAPH_URL (FalkorDB).")
     graph_name: str | None = Field(None, description="Overrides AEGIS_GRAPH_NAME.")
 
     def open(self) -> GraphStore:
+        from pydantic import SecretStr
+
         from aegis_shared.stores import open_graph_store
 
-        return open_graph_store(resolve({"graph_name": self.graph_name}))
+        return open_graph_store(resolve({"graph_url": SecretStr(self.url) if self.url else None,
+                                         "graph_name": self.graph_name}))
 
 
 class SearchStoreResource(dg.ConfigurableResource):

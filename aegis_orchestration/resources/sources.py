@@ -1,0 +1,65 @@
+"""Public sources as a Dagster resource: base URLs, keys, paging, rate limits and retry policy.
+
+Every field defaults from ``aegis_shared.config.get_settings()`` (``AEGIS_*``), so pointing
+collection at the offline replay server or at the real APIs is only a matter of settings.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from aegis_orchestration.sources.catalog import SourceConfig, collect_source
+from aegis_orchestration.sources.connector import CollectionResult
+from aegis_orchestration.sources.http import RetryPolicy
+from aegis_shared.config import get_settings
+
+
+class SourcesResource(dg.ConfigurableResource):
+    """Where and how to reach each public source. Empty fields fall back to the settings."""
+
+    bizinfo_base_url: str | None = Field(None, description="Overrides AEGIS_BIZINFO_BASE_URL.")
+    data_portal_base_url: str | None = Field(None, description="Overrides AEGIS_DATA_PORTAL_BASE_URL.")
+    rss_base_url: str | None = Field(None, description="Overrides AEGIS_RSS_BASE_URL.")
+    web_base_url: str | None = Field(None, description="Overrides AEGIS_WEB_BASE_URL.")
+    bizinfo_api_key: str | None = Field(None, description="Overrides AEGIS_BIZINFO_API_KEY (use an EnvVar).")
+    data_portal_service_key: str | None = Field(
+        None, description="Decoded data-portal service key; overrides AEGIS_DATA_PORTAL_SERVICE_KEY."
+    )
+    http_timeout_seconds: float | None = Field(None, description="Overrides AEGIS_HTTP_TIMEOUT_SECONDS (30 s).")
+    per_page: int = Field(100, description="Items requested per page.")
+    requests_per_second: float = Field(5.0, description="Per-source request rate (K-Startup allows 30 tps).")
+    retry_attempts: int = Field(4, description="Attempts per request for transient failures.")
+    retry_initial_wait: float = Field(1.0, description="First backoff wait in seconds (grows exponentially).")
+    retry_max_wait: float = Field(30.0, description="Longest backoff wait in seconds.")
+    retry_jitter: float = Field(1.0, description="Random jitter added to each wait, in seconds.")
+    breaker_failure_threshold: int = Field(3, description="Failed fetches in a row that open a source's breaker.")
+    breaker_reset_seconds: float = Field(300.0, description="How long an open breaker fails fast.")
+
+    def config(self) -> SourceConfig:
+        """Resolve every field against the process settings."""
+        settings = get_settings()
+        return SourceConfig(
+            bizinfo_base_url=self.bizinfo_base_url or settings.bizinfo_base_url,
+            data_portal_base_url=self.data_portal_base_url or settings.data_portal_base_url,
+            rss_base_url=self.rss_base_url or settings.rss_base_url,
+            web_base_url=self.web_base_url or settings.web_base_url,
+            bizinfo_api_key=self.bizinfo_api_key or settings.bizinfo_api_key.get_secret_value(),
+            data_portal_service_key=self.data_portal_service_key
+            or settings.data_portal_service_key.get_secret_value(),
+            timeout=self.http_timeout_seconds or settings.http_timeout_seconds,
+            per_page=self.per_page,
+            requests_per_second=self.requests_per_second,
+            retry=RetryPolicy(
+                max_attempts=self.retry_attempts,
+                initial_wait=self.retry_initial_wait,
+                max_wait=self.retry_max_wait,
+                jitter=self.retry_jitter,
+            ),
+            breaker_failure_threshold=self.breaker_failure_threshold,
+            breaker_reset_seconds=self.breaker_reset_seconds,
+        )
+
+    def collect(self, source: str) -> CollectionResult:
+        """Collect every page of ``source``; raises a coded ``SourceError`` if the source fails."""
+        return collect_source(source, self.config())

@@ -1,0 +1,11 @@
+"""Public sources of support-programme announcements: connectors, parsing and the snapshot.
+
+``parse(source, body, content_type)`` turns one response body of any source into a
+:class:`SourcePage`; connectors page through a source over resilient HTTP.
+"""
+
+from aegis_orchestration.sources.errors import RecordRejected, SourceError
+from aegis_orchestration.sources.page import Rejection, SourcePage
+from aegis_orchestration.sources.parsing import parse
+
+__all__ = ["RecordRejected", "Rejection", "SourceError", "SourcePage", "parse"]

@@ -1,0 +1,60 @@
+"""Which connector serves each source, and collecting one source end to end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aegis_orchestration.sources.bizinfo import BizinfoConnector
+from aegis_orchestration.sources.breaker import breaker_for
+from aegis_orchestration.sources.connector import CollectionResult, PagedConnector
+from aegis_orchestration.sources.errors import SourceError
+from aegis_orchestration.sources.http import RetryPolicy, SourceHttpClient
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """Resolved collection settings (see :class:`aegis_orchestration.resources.SourcesResource`)."""
+
+    bizinfo_base_url: str = "https://www.bizinfo.go.kr"
+    data_portal_base_url: str = "https://apis.data.go.kr"
+    rss_base_url: str = "https://www.korea.kr"
+    web_base_url: str | None = None
+    bizinfo_api_key: str = ""
+    data_portal_service_key: str = ""
+    timeout: float = 30.0
+    per_page: int = 100
+    requests_per_second: float | None = 5.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker_failure_threshold: int = 3
+    breaker_reset_seconds: float = 300.0
+
+
+def _connector_and_base(source: str, config: SourceConfig) -> tuple[PagedConnector, str]:
+    if source == "bizinfo":
+        return BizinfoConnector(key=config.bizinfo_api_key, per_page=config.per_page), config.bizinfo_base_url
+    raise SourceError("DP_1006", f"no connector for source {source!r}", source=source)
+
+
+def client_for(source: str, base_url: str, config: SourceConfig) -> SourceHttpClient:
+    """An HTTP client for ``source`` sharing the process-wide breaker of that source."""
+    return SourceHttpClient(
+        source,
+        base_url,
+        timeout=config.timeout,
+        retry=config.retry,
+        rate_limit_per_second=config.requests_per_second,
+        breaker=breaker_for(
+            source,
+            failure_threshold=config.breaker_failure_threshold,
+            reset_timeout=config.breaker_reset_seconds,
+        ),
+    )
+
+
+def collect_source(source: str, config: SourceConfig) -> CollectionResult:
+    """Collect every page of ``source``; a failing source raises its coded :class:`SourceError`."""
+    connector, base_url = _connector_and_base(source, config)
+    if not base_url:
+        raise SourceError("DP_1001", f"no base URL configured for {source!r}", source=source)
+    with client_for(source, base_url, config) as client:
+        return connector.collect(client)

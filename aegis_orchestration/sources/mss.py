@@ -1,0 +1,137 @@
+"""중소벤처기업부 사업공고 (data portal 1421000/mssBizService_v2).
+
+The answer is usually XML even when JSON was asked for, so the body is sniffed. ``items`` can be
+empty text, ``item`` one element or many, and ``fileName``/``fileUrl`` repeat per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aegis_orchestration.sources.connector import PagedConnector
+from aegis_orchestration.sources.errors import SourceError, excerpt
+from aegis_orchestration.sources.fields import absolute_url, attachments, required_id, required_text, text_or_none, to_int
+from aegis_orchestration.sources.page import SourcePage, build_page
+from aegis_orchestration.sources.portal import check_result_header, load_json, raise_for_gateway_error
+from aegis_orchestration.sources.xmldoc import child_text, children_text, parse_xml
+from aegis_shared.models import Announcement
+from aegis_shared.text import Period, parse_period, split_region_prefix
+
+SOURCE = "mss"
+ORGANIZATION = "중소벤처기업부"
+PUBLIC_BASE = "https://www.mss.go.kr"
+API_PATH = "/1421000/mssBizService_v2/getbizList_v2"
+
+
+def _period(start: Any, end: Any) -> Period:
+    start_text, end_text = text_or_none(start), text_or_none(end)
+    if start_text and end_text:
+        return parse_period(f"{start_text} ~ {end_text}")
+    if start_text:
+        return Period(start=parse_period(start_text).start, open_ended=True)
+    if end_text:
+        return Period(end=parse_period(end_text).end)
+    return Period()
+
+
+def map_item(item: Mapping[str, Any]) -> Announcement:
+    source_id = required_id(item.get("itemId"), "itemId")
+    prefix_codes, title = split_region_prefix(required_text(item.get("title"), "title"))
+    period = _period(item.get("applicationStartDate"), item.get("applicationEndDate"))
+    return Announcement(
+        source=SOURCE,
+        source_id=source_id,
+        title=title,
+        organization=ORGANIZATION,
+        executing_organization=text_or_none(item.get("writerPosition")),
+        summary=text_or_none(item.get("dataContents")),
+        url=absolute_url(item.get("viewUrl"), PUBLIC_BASE),
+        period_start=period.start,
+        period_end=period.end,
+        period_open_ended=period.open_ended,
+        period_note=period.note,
+        region_codes=prefix_codes,
+        attachments=attachments(item.get("fileName"), item.get("fileUrl"), base=PUBLIC_BASE, separator="\x00"),
+        raw=dict(item),
+    )
+
+
+def _id_of(item: Mapping[str, Any]) -> str | None:
+    value = item.get("itemId")
+    return None if value in (None, "") else str(value)
+
+
+def _one_or_many(values: list[str]) -> str | list[str] | None:
+    # Mirrors the wire: one file gives a string, several give a list.
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
+def parse_xml_form(text: str) -> SourcePage:
+    root = parse_xml(text, source=SOURCE)
+    if root.tag != "response":
+        raise SourceError("DP_1004", f"MSS XML has root <{root.tag}>", source=SOURCE, details={"excerpt": excerpt(text)})
+    header = root.find("header")
+    code = child_text(header, "resultCode") if header is not None else None
+    message = child_text(header, "resultMsg") if header is not None else None
+    if not check_result_header(SOURCE, code, message, body=text):
+        return SourcePage(source=SOURCE, total_count=0)
+    body = root.find("body")
+    if body is None:
+        raise SourceError("DP_1004", "MSS response has no body", source=SOURCE, details={"excerpt": excerpt(text)})
+    items: list[dict[str, Any]] = []
+    items_node = body.find("items")
+    for element in items_node.findall("item") if items_node is not None else []:
+        item: dict[str, Any] = {}
+        for child in element:
+            tag = str(child.tag)
+            if tag in ("fileName", "fileUrl"):
+                continue
+            item[tag] = "".join(child.itertext())
+        item["fileName"] = _one_or_many(children_text(element, "fileName"))
+        item["fileUrl"] = _one_or_many(children_text(element, "fileUrl"))
+        items.append(item)
+    return build_page(
+        SOURCE,
+        items,
+        map_item,
+        id_of=_id_of,
+        total_count=to_int(child_text(body, "totalCount")),
+        page=to_int(child_text(body, "pageNo")),
+    )
+
+
+def parse_json(text: str) -> SourcePage:
+    doc = load_json(SOURCE, text)
+    response = doc.get("response") if isinstance(doc, Mapping) else None
+    if not isinstance(response, Mapping):
+        raise SourceError("DP_1004", "MSS JSON has no response envelope", source=SOURCE, details={"excerpt": excerpt(text)})
+    header = response.get("header") or {}
+    if not check_result_header(SOURCE, header.get("resultCode"), header.get("resultMsg"), body=text):
+        return SourcePage(source=SOURCE, total_count=0)
+    body = response.get("body") or {}
+    items_node = body.get("items")
+    if isinstance(items_node, Mapping):
+        items_node = items_node.get("item")
+    items = [] if items_node in (None, "") else (items_node if isinstance(items_node, list) else [items_node])
+    return build_page(
+        SOURCE, items, map_item, id_of=_id_of, total_count=to_int(body.get("totalCount")), page=to_int(body.get("pageNo"))
+    )
+
+
+def parse(text: str) -> SourcePage:
+    raise_for_gateway_error(SOURCE, text)
+    return parse_xml_form(text) if text.lstrip().startswith("<") else parse_json(text)
+
+
+class MssConnector(PagedConnector):
+    """Pages with ``pageNo``/``numOfRows``; asks for JSON but accepts the XML it usually gets."""
+
+    source = SOURCE
+    path = API_PATH
+    default_per_page = 100
+
+    def params(self, page: int) -> dict[str, Any]:
+        return {"serviceKey": self.key, "pageNo": page, "numOfRows": self.per_page, "dataType": "json"}

@@ -1,0 +1,315 @@
+"""Replays the bundled snapshot over real HTTP on 127.0.0.1, under the real APIs' paths.
+
+Only the base URL differs from production, so collection runs the same HTTP code path offline.
+Pages are cut to the requested page size, and faults can be injected either per request with a
+``_fault`` query parameter or server-side with :meth:`ReplayServer.inject` (a queue per source,
+consumed one fault per request) and :meth:`ReplayServer.fail_always`:
+
+``http500`` ``http503`` ``http404`` ``slow:SECONDS`` ``ratelimit`` ``badkey`` ``truncated``
+``euckr`` ``unauthorized`` ``gateway-nocode`` — each in its source's own shape (the portal's
+rate limit is code 22 inside HTTP 200 XML; bizinfo's bad key is ``reqErr`` at HTTP 200; …).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
+
+from aegis_orchestration.sources import bizinfo
+from aegis_orchestration.sources.portal import GATEWAY_MESSAGES
+from aegis_orchestration.sources.snapshot import snapshot_files
+
+JSON = "application/json;charset=UTF-8"
+XML = "text/xml;charset=UTF-8"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    source: str
+    path: str
+    raw_query: str
+    query: dict[str, list[str]]
+    user_agent: str | None
+
+
+def _json(doc: Any, status: int = 200) -> Reply:
+    return Reply(status, JSON, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+
+
+def portal_error_xml(code: str | None, *, with_code: bool = True) -> Reply:
+    """The data portal gateway's XML error, with or without its code element."""
+    message = GATEWAY_MESSAGES.get(code or "99", "UNKNOWN_ERROR")
+    reason = f"<returnReasonCode>{code}</returnReasonCode>" if with_code and code else ""
+    body = (
+        "<OpenAPI_ServiceResponse><cmmMsgHeader><errMsg>SERVICE ERROR</errMsg>"
+        f"<returnAuthMsg>{message}</returnAuthMsg>{reason}</cmmMsgHeader></OpenAPI_ServiceResponse>"
+    )
+    return Reply(200, XML, body.encode("utf-8"))
+
+
+def _int(query: dict[str, list[str]], name: str, default: int) -> int:
+    try:
+        return max(1, int(query.get(name, [str(default)])[0]))
+    except ValueError:
+        return default
+
+
+class SourceReplay:
+    """How one source is served: its paths, key parameter, pages and error shapes."""
+
+    source = ""
+    paths: tuple[str, ...] = ()
+    key_param: str | None = None
+
+    def __init__(self, valid_keys: frozenset[str] | None) -> None:
+        self.valid_keys = valid_keys
+
+    def key_problem(self, query: dict[str, list[str]]) -> Reply | None:
+        if self.key_param is None:
+            return None
+        key = query.get(self.key_param, [""])[0]
+        if not key:
+            return self.bad_key(missing=True)
+        if self.valid_keys is not None and key not in self.valid_keys:
+            return self.bad_key(missing=False)
+        return None
+
+    def bad_key(self, *, missing: bool) -> Reply:
+        return portal_error_xml("30")
+
+    def rate_limited(self) -> Reply:
+        return portal_error_xml("22")
+
+    def render(self, path: str, query: dict[str, list[str]]) -> Reply:
+        raise NotImplementedError
+
+
+class BizinfoReplay(SourceReplay):
+    source = "bizinfo"
+    paths = (bizinfo.API_PATH,)
+    key_param = "crtfcKey"
+
+    def __init__(self, valid_keys: frozenset[str] | None) -> None:
+        super().__init__(valid_keys)
+        self.items: list[dict[str, Any]] = []
+        for file in snapshot_files("bizinfo"):
+            self.items.extend(bizinfo._unwrap_items(json.loads(file.read_text(encoding="utf-8"))))
+
+    def bad_key(self, *, missing: bool) -> Reply:
+        return _json({"reqErr": "인증키를 입력해주세요." if missing else "존재하지 않는 인증키 입니다."})
+
+    def rate_limited(self) -> Reply:
+        return Reply(429, "text/plain;charset=UTF-8", b"Too Many Requests")
+
+    def render(self, path: str, query: dict[str, list[str]]) -> Reply:
+        size = _int(query, "pageUnit", 15)
+        number = _int(query, "pageIndex", 1)
+        chunk = self.items[(number - 1) * size : number * size]
+        if query.get("dataType", ["rss"])[0] != "json":
+            return Reply(200, XML, self._rss(chunk).encode("utf-8"))
+        # Rotate through the envelopes seen live; a one-item group is an object, not a list.
+        group_items: Any = chunk[0] if len(chunk) == 1 else chunk
+        shape = number % 3
+        if not chunk:
+            doc: dict[str, Any] = {"jsonArray": []}
+        elif shape == 1:
+            doc = {"jsonArray": chunk}
+        elif shape == 2:
+            doc = {"jsonArray": {"title": "기업마당 지원사업정보", "item": group_items}}
+        else:
+            doc = {"jsonArray": [{"title": "기업마당 지원사업정보", "item": group_items}]}
+        return _json(doc)
+
+    def _rss(self, chunk: list[dict[str, Any]]) -> str:
+        rows = []
+        for item in chunk:
+            seq = str(item["pblancId"]).removeprefix("PBLN_").lstrip("0")
+            rows.append(
+                "<item>"
+                f"<title>{escape(item['pblancNm'])}</title>"
+                f"<link>{escape(item['pblancUrl'])}</link>"
+                f"<seq>{seq}</seq>"
+                f"<author>{escape(item['jrsdInsttNm'] or '')}</author>"
+                f"<description><![CDATA[{item['bsnsSumryCn']}]]></description>"
+                f"<lcategory>{escape(item['pldirSportRealmLclasCodeNm'] or '')}</lcategory>"
+                f"<pubDate>{escape(item['creatPnttm'])}</pubDate>"
+                f"<reqstDt>{escape(item['reqstBeginEndDe'])}</reqstDt>"
+                f"<hashTags>{escape(item['hashtags'])}</hashTags>"
+                "</item>"
+            )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            "<title>기업마당 지원사업정보</title><link>https://www.bizinfo.go.kr</link>"
+            f"<totCnt>{len(self.items)}</totCnt>{''.join(rows)}</channel></rss>"
+        )
+
+
+REPLAYS: list[type[SourceReplay]] = [BizinfoReplay]
+
+
+class ReplayServer:
+    """The snapshot over HTTP. ``ReplayServer(port=0).start()`` picks a free port."""
+
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", *, valid_keys: set[str] | None = None
+    ) -> None:
+        keys = frozenset(valid_keys) if valid_keys is not None else None
+        self._replays = [cls(keys) for cls in REPLAYS]
+        self._routes: dict[str, SourceReplay] = {p: r for r in self._replays for p in r.paths}
+        self._prefix_routes = [(p, r) for p, r in self._routes.items() if p.endswith("/")]
+        self._lock = threading.Lock()
+        self._planned: dict[str, deque[str]] = {}
+        self._always: dict[str, str] = {}
+        self.requests: list[RecordedRequest] = []
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ReplayServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aegis-replay", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- fault plan ------------------------------------------------------------------------
+    def inject(self, source: str, *faults: str) -> None:
+        """Queue faults for the next requests to ``source``, one per request."""
+        with self._lock:
+            self._planned.setdefault(source, deque()).extend(faults)
+
+    def fail_always(self, source: str, fault: str | None) -> None:
+        """Answer every request to ``source`` with ``fault`` (``None`` heals it)."""
+        with self._lock:
+            if fault is None:
+                self._always.pop(source, None)
+            else:
+                self._always[source] = fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._planned.clear()
+            self._always.clear()
+            self.requests.clear()
+
+    def requests_for(self, source: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.source == source]
+
+    def _next_fault(self, source: str, query: dict[str, list[str]]) -> str | None:
+        with self._lock:
+            if "_fault" in query:
+                return query["_fault"][0]
+            planned = self._planned.get(source)
+            if planned:
+                return planned.popleft()
+            return self._always.get(source)
+
+    # -- serving ---------------------------------------------------------------------------
+    def route(self, path: str) -> SourceReplay | None:
+        replay = self._routes.get(path)
+        if replay is None:
+            replay = next((r for prefix, r in self._prefix_routes if path.startswith(prefix)), None)
+        return replay
+
+    def respond(self, path: str, raw_query: str, user_agent: str | None) -> Reply:
+        query = parse_qs(raw_query, keep_blank_values=True)
+        replay = self.route(path)
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(replay.source if replay else "", path, raw_query, query, user_agent)
+            )
+        if replay is None:
+            return Reply(404, "text/html;charset=UTF-8", b"<html><body>404 Not Found</body></html>")
+        fault = self._next_fault(replay.source, query)
+        return self._apply_fault(replay, fault, path, query)
+
+    def _apply_fault(self, replay: SourceReplay, fault: str | None, path: str, query: dict[str, list[str]]) -> Reply:
+        if fault and fault.startswith("slow:"):
+            time.sleep(float(fault.split(":", 1)[1]))
+            fault = None
+        if fault == "http500":
+            return Reply(500, "text/html;charset=UTF-8", b"<html>Internal Server Error</html>")
+        if fault == "http503":
+            return Reply(503, "text/html;charset=UTF-8", b"<html>Service Unavailable</html>")
+        if fault == "http404":
+            return Reply(404, "text/html;charset=UTF-8", b"<html>Not Found</html>")
+        if fault == "ratelimit":
+            return replay.rate_limited()
+        if fault == "badkey":
+            return replay.bad_key(missing=False)
+        if fault == "unauthorized":
+            return Reply(401, "text/plain", b"Unauthorized")
+        if fault == "gateway-nocode":
+            return portal_error_xml("30", with_code=False)
+        problem = replay.key_problem(query)
+        if problem is not None:
+            return problem
+        reply = replay.render(path, query)
+        if fault == "truncated":
+            return Reply(reply.status, reply.content_type, reply.body[: max(1, len(reply.body) // 2)])
+        if fault == "euckr":
+            text = reply.body.decode("utf-8").replace('encoding="UTF-8"', 'encoding="EUC-KR"')
+            content_type = reply.content_type.split(";")[0]  # declared nowhere but in XML, if at all
+            return Reply(reply.status, content_type, text.encode("cp949"))
+        return reply
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                parts = urlsplit(self.path)
+                reply = server.respond(parts.path, parts.query, self.headers.get("User-Agent"))
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return  # keep test and CLI output quiet
+
+        return Handler
+
+
+Renderer = Callable[[str, dict[str, list[str]]], Reply]
