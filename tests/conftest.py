@@ -12,6 +12,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import uuid
+from collections.abc import Callable
+
 import pytest
 import sqlalchemy as sa
 
@@ -64,3 +67,39 @@ def kafka_bootstrap(devstack: DevStack) -> str:
 @pytest.fixture(scope="session")
 def redis_url(devstack: DevStack) -> str:
     return f"{devstack.graph.url}/0"
+
+
+@pytest.fixture(scope="session")
+def make_resources(devstack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, object]]:
+    """A factory of Dagster resources on a fresh database and fresh store namespaces.
+
+    Whole-graph tests assert exact counts, so each gets its own database, Milvus Lite file, tantivy
+    directory and graph name on the session's servers.
+    """
+    import psycopg
+    from psycopg import sql
+
+    from aegis_orchestration.resources import (
+        GraphStoreResource,
+        PostgresResource,
+        SearchStoreResource,
+        VectorStoreResource,
+        default_resources,
+    )
+
+    def make(**overrides: object) -> dict[str, object]:
+        name = f"t_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(devstack.postgres.url("postgres", driver="postgresql"), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        root = tmp_path_factory.mktemp(name)
+        resources = default_resources()
+        resources.update(
+            postgres=PostgresResource(url=devstack.postgres.url(name)),
+            vectors=VectorStoreResource(uri=str(root / "milvus.db")),
+            graph=GraphStoreResource(graph_name=name),
+            search=SearchStoreResource(path=str(root / "search")),
+        )
+        resources.update(overrides)
+        return resources
+
+    return make

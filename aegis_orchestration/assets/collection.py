@@ -7,7 +7,6 @@ commits: if Kafka fails the transaction rolls back and a retry re-inserts and re
 event is never lost (at-least-once; consumers are idempotent on the key).
 """
 
-
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence

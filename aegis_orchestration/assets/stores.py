@@ -13,16 +13,27 @@ import dagster as dg
 
 from aegis_orchestration.assets.events import publish
 from aegis_orchestration.partitions import daily_partitions
-from aegis_orchestration.pipeline.store_sync import measure_drift, sync_store
+from aegis_orchestration.pipeline.store_sync import SYNC_ERROR_CODES, measure_drift, sync_store
 from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_shared.errors import PipelineError
+from aegis_shared.stores.base import PolicyStore
 
 GROUP = "serving"
 SYNC_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
+def _open(store_resource: Any, name: str) -> PolicyStore:
+    """Open the store, turning an unreachable server into the store's DP_300x error."""
+    try:
+        return store_resource.open()
+    except Exception as error:
+        raise PipelineError(SYNC_ERROR_CODES[name], f"cannot reach the {name} store: {error}",
+                            details={"store": name}) from error
+
+
 def _sync(context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource,
-          store_resource: Any) -> dg.MaterializeResult:
-    store = store_resource.open()
+          store_resource: Any, name: str) -> dg.MaterializeResult:
+    store = _open(store_resource, name)
     try:
         report = sync_store(postgres.engine(), store)
         count = store.count()
@@ -45,8 +56,8 @@ def _sync(context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: 
     )
 
 
-def _consistency(postgres: PostgresResource, store_resource: Any) -> dg.AssetCheckResult:
-    store = store_resource.open()
+def _consistency(postgres: PostgresResource, store_resource: Any, name: str) -> dg.AssetCheckResult:
+    store = _open(store_resource, name)
     try:
         drift = measure_drift(postgres.engine(), store)
     finally:
@@ -77,7 +88,7 @@ def _store_asset(name: str, kind: str, resource_key: str, description: str
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         return _sync(context, context.resources.postgres, context.resources.kafka,
-                     getattr(context.resources, resource_key))
+                     getattr(context.resources, resource_key), resource_key)
 
     @dg.asset_check(
         asset=_asset,
@@ -87,7 +98,7 @@ def _store_asset(name: str, kind: str, resource_key: str, description: str
         required_resource_keys={"postgres", resource_key},
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        return _consistency(context.resources.postgres, getattr(context.resources, resource_key))
+        return _consistency(context.resources.postgres, getattr(context.resources, resource_key), resource_key)
 
     return _asset, _check
 

@@ -26,14 +26,18 @@ class SourcesResource(dg.ConfigurableResource):
     data_portal_service_key: str | None = Field(
         None, description="Decoded data-portal service key; overrides AEGIS_DATA_PORTAL_SERVICE_KEY."
     )
-    http_timeout_seconds: float | None = Field(None, description="Overrides AEGIS_HTTP_TIMEOUT_SECONDS (30 s).")
+    http_timeout_seconds: float | None = Field(
+        None, description="Overrides AEGIS_HTTP_TIMEOUT_SECONDS (30 s)."
+    )
     per_page: int = Field(100, description="Items requested per page.")
     requests_per_second: float = Field(5.0, description="Per-source request rate (K-Startup allows 30 tps).")
     retry_attempts: int = Field(4, description="Attempts per request for transient failures.")
     retry_initial_wait: float = Field(1.0, description="First backoff wait in seconds (grows exponentially).")
     retry_max_wait: float = Field(30.0, description="Longest backoff wait in seconds.")
     retry_jitter: float = Field(1.0, description="Random jitter added to each wait, in seconds.")
-    breaker_failure_threshold: int = Field(3, description="Failed fetches in a row that open a source's breaker.")
+    breaker_failure_threshold: int = Field(
+        3, description="Failed fetches in a row that open a source's breaker."
+    )
     breaker_reset_seconds: float = Field(300.0, description="How long an open breaker fails fast.")
 
     def config(self) -> SourceConfig:

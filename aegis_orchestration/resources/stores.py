@@ -43,9 +43,13 @@ class GraphStoreResource(dg.ConfigurableResource):
 class SearchStoreResource(dg.ConfigurableResource):
     """Elasticsearch when AEGIS_ELASTICSEARCH_URL is set, otherwise tantivy in process."""
 
-    index: str | None = Field(None, description="Overrides AEGIS_SEARCH_INDEX.")
+    index: str | None = Field(None, description="Overrides AEGIS_SEARCH_INDEX (Elasticsearch).")
+    path: str | None = Field(None, description="Overrides AEGIS_SEARCH_PATH (tantivy).")
 
     def open(self) -> SearchStore:
+        from pathlib import Path
+
         from aegis_shared.stores import open_search_store
 
-        return open_search_store(resolve({"search_index": self.index}))
+        return open_search_store(resolve({"search_index": self.index,
+                                          "search_path": Path(self.path) if self.path else None}))

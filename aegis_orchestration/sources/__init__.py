@@ -4,8 +4,8 @@
 :class:`SourcePage`; connectors page through a source over resilient HTTP.
 """
 
-from aegis_orchestration.sources.errors import RecordRejected, SourceError
+from aegis_orchestration.sources.errors import RejectedRecordError, SourceError
 from aegis_orchestration.sources.page import Rejection, SourcePage
 from aegis_orchestration.sources.parsing import parse
 
-__all__ = ["RecordRejected", "Rejection", "SourceError", "SourcePage", "parse"]
+__all__ = ["RejectedRecordError", "Rejection", "SourceError", "SourcePage", "parse"]

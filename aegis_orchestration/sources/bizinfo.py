@@ -32,14 +32,18 @@ PUBLIC_BASE = "https://www.bizinfo.go.kr"
 API_PATH = "/uss/rss/bizinfoApi.do"
 
 # 수행기관 values that name a kind of body, not a body.
-_PLACEHOLDER_EXECUTORS = frozenset({"기초자치단체", "광역자치단체", "공공기관", "민간", "민간기관", "해당없음", "-"})
+_PLACEHOLDER_EXECUTORS = frozenset(
+    {"기초자치단체", "광역자치단체", "공공기관", "민간", "민간기관", "해당없음", "-"}
+)
 _SELF_EXECUTED = frozenset({"직접수행", "직접 수행"})
 
 
 def _key_error(message: str) -> SourceError:
     # Every key complaint ("인증키를 입력해주세요", "존재하지 않는 인증키") is a key problem.
     code = "DP_1005" if "인증" in message or "key" in message.lower() else "DP_1008"
-    return SourceError(code, f"bizinfo reqErr: {message}", source=SOURCE, details={"upstream_message": message})
+    return SourceError(
+        code, f"bizinfo reqErr: {message}", source=SOURCE, details={"upstream_message": message}
+    )
 
 
 def _unwrap_items(doc: Any) -> list[Any]:
@@ -49,7 +53,9 @@ def _unwrap_items(doc: Any) -> list[Any]:
     if "reqErr" in doc:
         raise _key_error(str(doc["reqErr"]))
     if "jsonArray" not in doc:
-        raise SourceError("DP_1004", "bizinfo body has no jsonArray", source=SOURCE, details={"keys": sorted(doc)})
+        raise SourceError(
+            "DP_1004", "bizinfo body has no jsonArray", source=SOURCE, details={"keys": sorted(doc)}
+        )
     container = doc["jsonArray"]
     if container in (None, "", []):
         return []
@@ -94,7 +100,11 @@ def map_item(item: Mapping[str, Any]) -> Announcement:
     tags = split_list(item.get("hashtags"))
     regions = sorted(set(title_codes) | set(region_codes(",".join(tags))))
     files = attachments(item.get("fileNm"), item.get("flpthNm"), base=PUBLIC_BASE)
-    files += [a for a in attachments(item.get("printFileNm"), item.get("printFlpthNm"), base=PUBLIC_BASE) if a not in files]
+    files += [
+        a
+        for a in attachments(item.get("printFileNm"), item.get("printFlpthNm"), base=PUBLIC_BASE)
+        if a not in files
+    ]
     return Announcement(
         source=SOURCE,
         source_id=source_id,
@@ -122,8 +132,13 @@ def parse_json(text: str) -> SourcePage:
     if isinstance(doc, Mapping) and "response" in doc:
         return _parse_portal_mirror(doc, text)
     items = _unwrap_items(doc)
-    total = next((to_int(i.get("totCnt")) for i in items if isinstance(i, Mapping) and i.get("totCnt") is not None), None)
-    return build_page(SOURCE, items, map_item, id_of=lambda i: _id_or_none(i.get("pblancId")), total_count=total)
+    total = next(
+        (to_int(i.get("totCnt")) for i in items if isinstance(i, Mapping) and i.get("totCnt") is not None),
+        None,
+    )
+    return build_page(
+        SOURCE, items, map_item, id_of=lambda i: _id_or_none(i.get("pblancId")), total_count=total
+    )
 
 
 def _id_or_none(value: Any) -> str | None:
@@ -177,7 +192,9 @@ def parse_rss(text: str) -> SourcePage:
     root = parse_xml(text, source=SOURCE)
     channel = root.find("channel")
     if root.tag != "rss" or channel is None:
-        raise SourceError("DP_1004", f"bizinfo RSS has root <{root.tag}>", source=SOURCE, details={"excerpt": excerpt(text)})
+        raise SourceError(
+            "DP_1004", f"bizinfo RSS has root <{root.tag}>", source=SOURCE, details={"excerpt": excerpt(text)}
+        )
     items: list[dict[str, Any]] = []
     for element in channel.findall("item"):
         item: dict[str, Any] = {}
@@ -189,13 +206,14 @@ def parse_rss(text: str) -> SourcePage:
             item["pblancId"] = rss_seq_to_id(str(item["seq"]))
         items.append(item)
     total = to_int(child_text(channel, "totCnt"))
-    return build_page(SOURCE, items, map_item, id_of=lambda i: _id_or_none(i.get("pblancId")), total_count=total)
+    return build_page(
+        SOURCE, items, map_item, id_of=lambda i: _id_or_none(i.get("pblancId")), total_count=total
+    )
 
 
 def parse(text: str) -> SourcePage:
     """Dispatch on the body: a leading ``<`` is RSS (or a gateway error), else JSON."""
     return parse_rss(text) if text.lstrip().startswith("<") else parse_json(text)
-
 
 
 class BizinfoConnector(PagedConnector):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aegis_orchestration.sources.bizinfo import BizinfoConnector
 from aegis_orchestration.sources.breaker import breaker_for
-from aegis_orchestration.sources.connector import CollectionResult, PagedConnector
+from aegis_orchestration.sources.connector import CollectionResult
 from aegis_orchestration.sources.errors import SourceError
 from aegis_orchestration.sources.http import RetryPolicy, SourceHttpClient
+from aegis_orchestration.sources.kstartup import KstartupConnector
+from aegis_orchestration.sources.mss import MssConnector
+from aegis_orchestration.sources.rss import DEFAULT_FEEDS, RssConnector
+from aegis_orchestration.sources.web import WebConnector
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +32,30 @@ class SourceConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker_failure_threshold: int = 3
     breaker_reset_seconds: float = 300.0
+    rss_feeds: tuple[str, ...] = DEFAULT_FEEDS
+    web_sites: tuple[str, ...] | None = None
 
 
-def _connector_and_base(source: str, config: SourceConfig) -> tuple[PagedConnector, str]:
+class Connector(Protocol):
+    source: str
+
+    def collect(self, client: SourceHttpClient) -> CollectionResult: ...
+
+
+def _connector_and_base(source: str, config: SourceConfig) -> tuple[Connector, str | None]:
     if source == "bizinfo":
         return BizinfoConnector(key=config.bizinfo_api_key, per_page=config.per_page), config.bizinfo_base_url
+    if source == "kstartup":
+        key = config.data_portal_service_key
+        return KstartupConnector(key=key, per_page=config.per_page), config.data_portal_base_url
+    if source == "mss":
+        return MssConnector(
+            key=config.data_portal_service_key, per_page=config.per_page
+        ), config.data_portal_base_url
+    if source == "rss":
+        return RssConnector(config.rss_feeds), config.rss_base_url
+    if source == "web":
+        return WebConnector(config.web_sites), config.web_base_url
     raise SourceError("DP_1006", f"no connector for source {source!r}", source=source)
 
 

@@ -39,7 +39,7 @@ class SourceError(PipelineError):
         return self.code in RETRYABLE_CODES
 
 
-class RecordRejected(PipelineError):
+class RejectedRecordError(PipelineError):
     """One item of an otherwise good page cannot become an announcement (DP_2xxx)."""
 
     default_code = "DP_2001"

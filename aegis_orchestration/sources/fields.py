@@ -9,7 +9,7 @@ from itertools import zip_longest
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from aegis_orchestration.sources.errors import RecordRejected
+from aegis_orchestration.sources.errors import RejectedRecordError
 from aegis_shared.models import Attachment
 from aegis_shared.text import collapse_whitespace, html_to_text, unescape_entities
 
@@ -31,19 +31,21 @@ def required_text(value: Any, field: str) -> str:
     """Like :func:`text_or_none`, but a missing value rejects the item (DP_2005)."""
     text = text_or_none(value)
     if not text:
-        raise RecordRejected("DP_2005", f"required field {field!r} is missing or empty", details={"field": field})
+        raise RejectedRecordError(
+            "DP_2005", f"required field {field!r} is missing or empty", details={"field": field}
+        )
     return text
 
 
 def required_id(value: Any, field: str) -> str:
     """A source's stable key as a string; numbers (K-Startup ``pbanc_sn``) are kept exact."""
     if isinstance(value, bool) or value is None:
-        raise RecordRejected("DP_2005", f"required key {field!r} is missing", details={"field": field})
+        raise RejectedRecordError("DP_2005", f"required key {field!r} is missing", details={"field": field})
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = collapse_whitespace(str(value))
     if not text:
-        raise RecordRejected("DP_2005", f"required key {field!r} is empty", details={"field": field})
+        raise RejectedRecordError("DP_2005", f"required key {field!r} is empty", details={"field": field})
     return text
 
 

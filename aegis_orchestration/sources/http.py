@@ -25,6 +25,7 @@ from aegis_shared import __version__
 
 USER_AGENT = f"AegisCollector/{__version__} (+aegis-data-platform; public support-programme announcements)"
 T = TypeVar("T")
+NOT_BREAKER_FAILURES = frozenset({"DP_1006", "EXT_5011"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,10 @@ class SourceHttpClient:
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json, application/xml;q=0.9, */*;q=0.5"},
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json, application/xml;q=0.9, */*;q=0.5",
+            },
             follow_redirects=True,
             transport=transport,
         )
@@ -117,7 +121,8 @@ class SourceHttpClient:
         self._limiter.wait()
         self.requests_sent += 1
         try:
-            response = self._client.get(path, params=dict(params))
+            # An empty params mapping would wipe a query already in ``path`` (detail links).
+            response = self._client.get(path, params=dict(params) if params else None)
         except httpx.TimeoutException as exc:
             raise SourceError("EXT_5004", f"timeout calling {self.source}", source=self.source) from exc
         except httpx.TransportError as exc:
@@ -165,8 +170,10 @@ class SourceHttpClient:
         )
         try:
             result = retrying(attempt)
-        except SourceError:
-            self.breaker.record_failure()
+        except SourceError as exc:
+            # A missing page is the server working correctly; everything else counts against it.
+            if exc.code not in NOT_BREAKER_FAILURES:
+                self.breaker.record_failure()
             raise
         self.breaker.record_success()
         return result

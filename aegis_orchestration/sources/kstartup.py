@@ -11,7 +11,14 @@ from typing import Any
 
 from aegis_orchestration.sources.connector import PagedConnector
 from aegis_orchestration.sources.errors import SourceError, excerpt
-from aegis_orchestration.sources.fields import absolute_url, required_id, required_text, split_list, text_or_none, to_int
+from aegis_orchestration.sources.fields import (
+    absolute_url,
+    required_id,
+    required_text,
+    split_list,
+    text_or_none,
+    to_int,
+)
 from aegis_orchestration.sources.page import SourcePage, build_page
 from aegis_orchestration.sources.portal import load_json, raise_for_gateway_error
 from aegis_orchestration.sources.xmldoc import child_text, parse_xml
@@ -90,17 +97,26 @@ def parse_json(text: str) -> SourcePage:
         raise SourceError("DP_1004", "K-Startup body is not a JSON object", source=SOURCE)
     _raise_for_code(doc, text)
     if "data" not in doc:
-        raise SourceError("DP_1004", "K-Startup body has no data", source=SOURCE, details={"keys": sorted(doc)})
+        raise SourceError(
+            "DP_1004", "K-Startup body has no data", source=SOURCE, details={"keys": sorted(doc)}
+        )
     data = doc.get("data") or []
     items = data if isinstance(data, list) else [data]
-    return build_page(SOURCE, items, map_item, id_of=_id_of, total_count=_total(doc), page=to_int(doc.get("page")))
+    return build_page(
+        SOURCE, items, map_item, id_of=_id_of, total_count=_total(doc), page=to_int(doc.get("page"))
+    )
 
 
 def parse_xml_form(text: str) -> SourcePage:
     """``<results><data><item><col name="…">…</col>…`` (not the spec's shape, but the real one)."""
     root = parse_xml(text, source=SOURCE)
     if root.tag != "results":
-        raise SourceError("DP_1004", f"K-Startup XML has root <{root.tag}>", source=SOURCE, details={"excerpt": excerpt(text)})
+        raise SourceError(
+            "DP_1004",
+            f"K-Startup XML has root <{root.tag}>",
+            source=SOURCE,
+            details={"excerpt": excerpt(text)},
+        )
     header = {tag: child_text(root, tag) for tag in ("code", "msg", "matchCount", "totalCount", "page")}
     _raise_for_code(header, text)
     items: list[dict[str, Any]] = []
@@ -111,7 +127,9 @@ def parse_xml_form(text: str) -> SourcePage:
             value = "".join(col.itertext())
             item[str(col.get("name"))] = value if value != "" else None
         items.append(item)
-    return build_page(SOURCE, items, map_item, id_of=_id_of, total_count=_total(header), page=to_int(header["page"]))
+    return build_page(
+        SOURCE, items, map_item, id_of=_id_of, total_count=_total(header), page=to_int(header["page"])
+    )
 
 
 def parse(text: str) -> SourcePage:

@@ -11,7 +11,14 @@ from typing import Any
 
 from aegis_orchestration.sources.connector import PagedConnector
 from aegis_orchestration.sources.errors import SourceError, excerpt
-from aegis_orchestration.sources.fields import absolute_url, attachments, required_id, required_text, text_or_none, to_int
+from aegis_orchestration.sources.fields import (
+    absolute_url,
+    attachments,
+    required_id,
+    required_text,
+    text_or_none,
+    to_int,
+)
 from aegis_orchestration.sources.page import SourcePage, build_page
 from aegis_orchestration.sources.portal import check_result_header, load_json, raise_for_gateway_error
 from aegis_orchestration.sources.xmldoc import child_text, children_text, parse_xml
@@ -52,7 +59,9 @@ def map_item(item: Mapping[str, Any]) -> Announcement:
         period_open_ended=period.open_ended,
         period_note=period.note,
         region_codes=prefix_codes,
-        attachments=attachments(item.get("fileName"), item.get("fileUrl"), base=PUBLIC_BASE, separator="\x00"),
+        attachments=attachments(
+            item.get("fileName"), item.get("fileUrl"), base=PUBLIC_BASE, separator="\x00"
+        ),
         raw=dict(item),
     )
 
@@ -72,7 +81,9 @@ def _one_or_many(values: list[str]) -> str | list[str] | None:
 def parse_xml_form(text: str) -> SourcePage:
     root = parse_xml(text, source=SOURCE)
     if root.tag != "response":
-        raise SourceError("DP_1004", f"MSS XML has root <{root.tag}>", source=SOURCE, details={"excerpt": excerpt(text)})
+        raise SourceError(
+            "DP_1004", f"MSS XML has root <{root.tag}>", source=SOURCE, details={"excerpt": excerpt(text)}
+        )
     header = root.find("header")
     code = child_text(header, "resultCode") if header is not None else None
     message = child_text(header, "resultMsg") if header is not None else None
@@ -80,7 +91,9 @@ def parse_xml_form(text: str) -> SourcePage:
         return SourcePage(source=SOURCE, total_count=0)
     body = root.find("body")
     if body is None:
-        raise SourceError("DP_1004", "MSS response has no body", source=SOURCE, details={"excerpt": excerpt(text)})
+        raise SourceError(
+            "DP_1004", "MSS response has no body", source=SOURCE, details={"excerpt": excerpt(text)}
+        )
     items: list[dict[str, Any]] = []
     items_node = body.find("items")
     for element in items_node.findall("item") if items_node is not None else []:
@@ -107,7 +120,9 @@ def parse_json(text: str) -> SourcePage:
     doc = load_json(SOURCE, text)
     response = doc.get("response") if isinstance(doc, Mapping) else None
     if not isinstance(response, Mapping):
-        raise SourceError("DP_1004", "MSS JSON has no response envelope", source=SOURCE, details={"excerpt": excerpt(text)})
+        raise SourceError(
+            "DP_1004", "MSS JSON has no response envelope", source=SOURCE, details={"excerpt": excerpt(text)}
+        )
     header = response.get("header") or {}
     if not check_result_header(SOURCE, header.get("resultCode"), header.get("resultMsg"), body=text):
         return SourcePage(source=SOURCE, total_count=0)
@@ -117,7 +132,12 @@ def parse_json(text: str) -> SourcePage:
         items_node = items_node.get("item")
     items = [] if items_node in (None, "") else (items_node if isinstance(items_node, list) else [items_node])
     return build_page(
-        SOURCE, items, map_item, id_of=_id_of, total_count=to_int(body.get("totalCount")), page=to_int(body.get("pageNo"))
+        SOURCE,
+        items,
+        map_item,
+        id_of=_id_of,
+        total_count=to_int(body.get("totalCount")),
+        page=to_int(body.get("pageNo")),
     )
 
 

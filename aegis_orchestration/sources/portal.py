@@ -90,7 +90,10 @@ def raise_for_gateway_error(source: str, text: str) -> None:
         raise gateway_error(source, child_text(scope, "returnReasonCode"), auth or err, body=text)
     if stripped[:40].strip().lower() in {"unauthorized", "forbidden"}:
         raise SourceError(
-            "DP_1005", f"gateway answered {stripped[:40].strip()!r}", source=source, details={"excerpt": excerpt(text)}
+            "DP_1005",
+            f"gateway answered {stripped[:40].strip()!r}",
+            source=source,
+            details={"excerpt": excerpt(text)},
         )
 
 
@@ -110,5 +113,8 @@ def load_json(source: str, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(
-            "DP_1004", f"malformed JSON: {exc.msg} at {exc.pos}", source=source, details={"excerpt": excerpt(text)}
+            "DP_1004",
+            f"malformed JSON: {exc.msg} at {exc.pos}",
+            source=source,
+            details={"excerpt": excerpt(text)},
         ) from exc

@@ -13,19 +13,19 @@ rate limit is code 22 inside HTTP 200 XML; bizinfo's bad key is ``reqErr`` at HT
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
-from aegis_orchestration.sources import bizinfo
+from aegis_orchestration.sources import bizinfo, kstartup, mss
 from aegis_orchestration.sources.portal import GATEWAY_MESSAGES
-from aegis_orchestration.sources.snapshot import snapshot_files
+from aegis_orchestration.sources.snapshot import snapshot_files, snapshot_root
 
 JSON = "application/json;charset=UTF-8"
 XML = "text/xml;charset=UTF-8"
@@ -159,15 +159,133 @@ class BizinfoReplay(SourceReplay):
         )
 
 
-REPLAYS: list[type[SourceReplay]] = [BizinfoReplay]
+class KstartupReplay(SourceReplay):
+    source = "kstartup"
+    paths = (kstartup.API_PATH,)
+    key_param = "serviceKey"
+
+    def __init__(self, valid_keys: frozenset[str] | None) -> None:
+        super().__init__(valid_keys)
+        self.items: list[dict[str, Any]] = []
+        for file in snapshot_files("kstartup"):
+            self.items.extend(json.loads(file.read_text(encoding="utf-8"))["data"])
+
+    def bad_key(self, *, missing: bool) -> Reply:
+        return _json({"code": -4, "msg": "등록되지 않은 인증키 입니다."}, status=401)
+
+    def render(self, path: str, query: dict[str, list[str]]) -> Reply:
+        size = min(_int(query, "perPage", 10), 1000)
+        number = _int(query, "page", 1)
+        chunk = self.items[(number - 1) * size : number * size]
+        counts = {
+            "currentCount": len(chunk),
+            "matchCount": len(self.items),
+            "page": number,
+            "perPage": size,
+            "totalCount": len(self.items),
+        }
+        if query.get("returnType", ["xml"])[0] == "json":
+            return _json({"currentCount": counts["currentCount"], "data": chunk, **counts})
+        rows = "".join(
+            "<item>"
+            + "".join(f'<col name="{k}">{"" if v is None else escape(str(v))}</col>' for k, v in item.items())
+            + "</item>"
+            for item in chunk
+        )
+        head = "".join(f"<{k}>{v}</{k}>" for k, v in counts.items())
+        return Reply(
+            200,
+            XML,
+            f'<?xml version="1.0" encoding="UTF-8"?><results>{head}<data>{rows}</data></results>'.encode(),
+        )
+
+
+class MssReplay(SourceReplay):
+    source = "mss"
+    paths = (mss.API_PATH,)
+    key_param = "serviceKey"
+
+    def __init__(self, valid_keys: frozenset[str] | None) -> None:
+        super().__init__(valid_keys)
+        self.items: list[str] = []
+        for file in snapshot_files("mss"):
+            text = file.read_text(encoding="utf-8")
+            self.items.extend(re.findall(r"<item>.*?</item>", text, flags=re.DOTALL))
+
+    def render(self, path: str, query: dict[str, list[str]]) -> Reply:
+        size = _int(query, "numOfRows", 10)
+        number = _int(query, "pageNo", 1)
+        chunk = self.items[(number - 1) * size : number * size]
+        # The real service answers XML even when JSON was asked for; an empty page has empty items.
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><response><header><resultCode>00</resultCode>'
+            f"<resultMsg>NORMAL_CODE</resultMsg></header><body><numOfRows>{size}</numOfRows><pageNo>{number}</pageNo>"
+            f"<totalCount>{len(self.items)}</totalCount><items>{''.join(chunk)}</items></body></response>"
+        )
+        return Reply(200, XML, body.encode("utf-8"))
+
+
+class RssReplay(SourceReplay):
+    source = "rss"
+    paths = ("/rss/",)
+
+    def __init__(self, valid_keys: frozenset[str] | None) -> None:
+        super().__init__(valid_keys)
+        self.feeds = {f"/rss/{f.name}": f.read_bytes() for f in snapshot_files("rss")}
+
+    def rate_limited(self) -> Reply:
+        return Reply(429, "text/plain", b"Too Many Requests")
+
+    def bad_key(self, *, missing: bool) -> Reply:
+        return Reply(403, "text/html", b"<html>Forbidden</html>")
+
+    def render(self, path: str, query: dict[str, list[str]]) -> Reply:
+        body = self.feeds.get(path)
+        if body is None:  # a renamed feed (dept_motie → dept_motir)
+            return Reply(404, "text/html;charset=UTF-8", b"<html><body>404</body></html>")
+        # Served without a charset parameter: the EUC-KR feed declares itself only in XML.
+        return Reply(200, "application/rss+xml", body)
+
+
+class WebReplay(SourceReplay):
+    source = "web"
+    paths = ("/web/",)
+
+    def __init__(self, valid_keys: frozenset[str] | None) -> None:
+        super().__init__(valid_keys)
+        self.root = snapshot_root() / "web"
+
+    def rate_limited(self) -> Reply:
+        return Reply(429, "text/plain", b"Too Many Requests")
+
+    def bad_key(self, *, missing: bool) -> Reply:
+        return Reply(403, "text/html", b"<html>Access denied</html>")
+
+    def render(self, path: str, query: dict[str, list[str]]) -> Reply:
+        parts = path.strip("/").split("/")
+        if len(parts) != 3:
+            return Reply(404, "text/html", b"<html>Not Found</html>")
+        _, site, page = parts
+        if page == "list.do":
+            number = _int(query, "pageIndex", _int(query, "page", 1))
+            name = f"list-{number}.html"
+        elif page == "view.do":
+            name = f"detail-{query.get('nttId', query.get('id', ['']))[0]}.html"
+        else:
+            return Reply(404, "text/html", b"<html>Not Found</html>")
+        file = self.root / site / name
+        if not file.is_file():
+            return Reply(404, "text/html", b"<html>Not Found</html>")
+        return Reply(200, "text/html", file.read_bytes())
+
+
+REPLAYS: list[type[SourceReplay]] = [BizinfoReplay, KstartupReplay, MssReplay, RssReplay, WebReplay]
 
 
 class ReplayServer:
     """The snapshot over HTTP. ``ReplayServer(port=0).start()`` picks a free port."""
 
-    def __init__(
-        self, port: int = 0, host: str = "127.0.0.1", *, valid_keys: set[str] | None = None
-    ) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", *, valid_keys: set[str] | None = None) -> None:
         keys = frozenset(valid_keys) if valid_keys is not None else None
         self._replays = [cls(keys) for cls in REPLAYS]
         self._routes: dict[str, SourceReplay] = {p: r for r in self._replays for p in r.paths}
@@ -261,7 +379,9 @@ class ReplayServer:
         fault = self._next_fault(replay.source, query)
         return self._apply_fault(replay, fault, path, query)
 
-    def _apply_fault(self, replay: SourceReplay, fault: str | None, path: str, query: dict[str, list[str]]) -> Reply:
+    def _apply_fault(
+        self, replay: SourceReplay, fault: str | None, path: str, query: dict[str, list[str]]
+    ) -> Reply:
         if fault and fault.startswith("slow:"):
             time.sleep(float(fault.split(":", 1)[1]))
             fault = None
@@ -286,7 +406,9 @@ class ReplayServer:
         if fault == "truncated":
             return Reply(reply.status, reply.content_type, reply.body[: max(1, len(reply.body) // 2)])
         if fault == "euckr":
-            text = reply.body.decode("utf-8").replace('encoding="UTF-8"', 'encoding="EUC-KR"')
+            text = reply.body.decode("utf-8", errors="replace").replace(
+                'encoding="UTF-8"', 'encoding="EUC-KR"'
+            )
             content_type = reply.content_type.split(";")[0]  # declared nowhere but in XML, if at all
             return Reply(reply.status, content_type, text.encode("cp949"))
         return reply
@@ -297,7 +419,7 @@ class ReplayServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 reply = server.respond(parts.path, parts.query, self.headers.get("User-Agent"))
                 self.send_response(reply.status)
@@ -306,10 +428,7 @@ class ReplayServer:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return  # keep test and CLI output quiet
 
         return Handler
-
-
-Renderer = Callable[[str, dict[str, list[str]]], Reply]

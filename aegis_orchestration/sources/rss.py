@@ -36,9 +36,9 @@ def map_entry(entry: Mapping[str, Any]) -> Announcement:
     link = absolute_url(entry.get("link"), PUBLIC_BASE)
     source_id = text_or_none(entry.get("id")) or link
     if not source_id:
-        from aegis_orchestration.sources.errors import RecordRejected
+        from aegis_orchestration.sources.errors import RejectedRecordError
 
-        raise RecordRejected("DP_2005", "feed item has neither guid nor link", details={"field": "guid"})
+        raise RejectedRecordError("DP_2005", "feed item has neither guid nor link", details={"field": "guid"})
     prefix_codes, title = split_region_prefix(required_text(entry.get("title"), "title"))
     return Announcement(
         source=SOURCE,
@@ -66,7 +66,9 @@ def parse(text: str) -> SourcePage:
         )
     title = feed.feed.get("title")
     entries = [{**dict(entry), "feed_title": title} for entry in feed.entries]
-    return build_page(SOURCE, entries, map_entry, id_of=lambda e: e.get("id") or e.get("link"), total_count=len(entries))
+    return build_page(
+        SOURCE, entries, map_entry, id_of=lambda e: e.get("id") or e.get("link"), total_count=len(entries)
+    )
 
 
 class RssConnector:

@@ -11,13 +11,12 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
 
 import yaml
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from aegis_orchestration.sources.connector import MAX_PAGES, CollectionResult
-from aegis_orchestration.sources.errors import RecordRejected, SourceError, excerpt
+from aegis_orchestration.sources.errors import SourceError, excerpt
 from aegis_orchestration.sources.fields import absolute_url, required_id, required_text, text_or_none
 from aegis_orchestration.sources.http import HttpResponse, SourceHttpClient
 from aegis_orchestration.sources.page import Rejection, SourcePage, build_page
@@ -35,6 +34,7 @@ class Site:
     name: str
     organization: str
     region: str
+    public_base: str
     list_path: str
     page_param: str
     list_marker: str
@@ -75,7 +75,9 @@ def _site_of(tree: LexborHTMLParser) -> tuple[Site, str]:
     raise SourceError("DP_1004", "page matches no configured site", source=SOURCE)
 
 
-def map_detail(tree: LexborHTMLParser, site: Site, base: str) -> Announcement:
+def map_detail(tree: LexborHTMLParser, site: Site, link: str | None = None) -> Announcement:
+    """One detail page → an announcement; links resolve against the site's public address."""
+    base = site.public_base
     fields = site.detail
     source_id = required_id(_select(tree, fields["id"]), "id")
     prefix_codes, title = split_region_prefix(required_text(_select(tree, fields["title"]), "title"))
@@ -92,13 +94,19 @@ def map_detail(tree: LexborHTMLParser, site: Site, base: str) -> Announcement:
         organization=site.organization,
         executing_organization=text_or_none(_select(tree, fields["organization"])),
         summary=text_or_none(_select(tree, fields["summary"])),
+        url=absolute_url(link, base) if link else None,
         period_start=period.start,
         period_end=period.end,
         period_open_ended=period.open_ended,
         period_note=period.note,
         region_codes=sorted(set(prefix_codes) | set(region_codes(site.region))),
         attachments=files,
-        raw={"site": site.name, "id": source_id, "html": tree.html or ""},
+        raw={
+            "site": site.name,
+            "id": source_id,
+            "title": _select(tree, fields["title"]),
+            "period": _select(tree, fields["period"]),
+        },
     )
 
 
@@ -112,14 +120,13 @@ def list_links(tree: LexborHTMLParser, site: Site) -> tuple[list[str], bool]:
     return links, tree.css_first(site.next) is not None
 
 
-def parse(text: str, *, base: str = "") -> SourcePage:
+def parse(text: str) -> SourcePage:
     """A detail page gives one record; a list page gives none (its links are read by the connector)."""
     tree = LexborHTMLParser(text)
     site, kind = _site_of(tree)
     if kind == "list":
-        links, _ = list_links(tree, site)
         return SourcePage(source=SOURCE, total_count=None)
-    return build_page(SOURCE, [{"_": 0}], lambda _: map_detail(tree, site, base), id_of=lambda _: None)
+    return build_page(SOURCE, [{"_": 0}], lambda _: map_detail(tree, site), id_of=lambda _: None)
 
 
 class WebConnector:
@@ -144,7 +151,9 @@ class WebConnector:
                     tree = LexborHTMLParser(decode_for(SOURCE, response.body, response.content_type))
                     if tree.css_first(site.list_marker) is None:
                         raise SourceError(
-                            "DP_1004", f"{site.name} list page has no board", source=SOURCE,
+                            "DP_1004",
+                            f"{site.name} list page has no board",
+                            source=SOURCE,
                             details={"excerpt": excerpt(response.body)},
                         )
                     return list_links(tree, site)
@@ -159,28 +168,36 @@ class WebConnector:
         result.requests = client.requests_sent
         return result
 
-    def _collect_detail(self, client: SourceHttpClient, site: Site, link: str, result: CollectionResult) -> None:
+    def _collect_detail(
+        self, client: SourceHttpClient, site: Site, link: str, result: CollectionResult
+    ) -> None:
         from aegis_orchestration.sources.parsing import decode_for
 
         def read_detail(response: HttpResponse) -> SourcePage:
             tree = LexborHTMLParser(decode_for(SOURCE, response.body, response.content_type))
             if tree.css_first(site.detail_marker) is None:
                 raise SourceError("DP_1004", f"{link} is not a {site.name} detail page", source=SOURCE)
-            return build_page(SOURCE, [{"_": 0}], lambda _: map_detail(tree, site, response.url), id_of=lambda _: None)
+            return build_page(
+                SOURCE, [{"_": 0}], lambda _: map_detail(tree, site, link), id_of=lambda _: None
+            )
 
         try:
             page = client.fetch(link, {}, read_detail)
         except SourceError as exc:
             if exc.code == "EXT_5011":
                 raise
-            result.rejected.append(Rejection(SOURCE, f"{site.name}:{link}", exc.code, exc.message, {"link": link}))
+            result.rejected.append(
+                Rejection(SOURCE, f"{site.name}:{link}", exc.code, exc.message, {"link": link})
+            )
             return
         for rejection in page.rejected:
             result.rejected.append(
-                Rejection(SOURCE, rejection.source_id or f"{site.name}:{link}", rejection.code, rejection.reason, {"link": link})
+                Rejection(
+                    SOURCE,
+                    rejection.source_id or f"{site.name}:{link}",
+                    rejection.code,
+                    rejection.reason,
+                    {"link": link},
+                )
             )
         result.records.extend(page.records)
-
-
-def _unused(_: Any) -> RecordRejected:  # pragma: no cover - keeps the import for type checkers
-    return RecordRejected()

@@ -20,7 +20,9 @@ _CATEGORY_TITLES: dict[ErrorCategory, str] = {
     ErrorCategory.EXT: "External services (EXT_5xxx)",
     ErrorCategory.BIZ: "Business rules (BIZ_6xxx)",
     ErrorCategory.SYS: "System (SYS_7xxx)",
-    ErrorCategory.DP: "Data pipeline (DP_1xxx collection, DP_2xxx validation, DP_3xxx sync, DP_4xxx processing)",
+    ErrorCategory.DP: (
+        "Data pipeline (DP_1xxx collection, DP_2xxx validation, DP_3xxx sync, DP_4xxx processing)"
+    ),
 }
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "errors.md"

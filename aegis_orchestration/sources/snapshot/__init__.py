@@ -15,6 +15,10 @@ from aegis_shared.models import Announcement
 # source → (glob of its bundled files, content type they are served with)
 SNAPSHOT_FILES: dict[str, tuple[str, str]] = {
     "bizinfo": ("bizinfo/page-*.json", "application/json;charset=UTF-8"),
+    "kstartup": ("kstartup/page-*.json", "application/json;charset=UTF-8"),
+    "mss": ("mss/page-*.xml", "text/xml;charset=UTF-8"),
+    "rss": ("rss/*.xml", "application/rss+xml"),
+    "web": ("web/*/detail-*.html", "text/html"),
 }
 
 
@@ -26,11 +30,14 @@ def snapshot_root() -> Traversable:
 def snapshot_files(source: str) -> list[Traversable]:
     """The bundled files of ``source``, in page order."""
     pattern, _ = SNAPSHOT_FILES[source]
-    folder_name, _, glob = pattern.partition("/")
-    folder = snapshot_root() / folder_name
+    *folders, glob = pattern.split("/")
+    roots = [snapshot_root()]
+    for name in folders:
+        # "*" walks every subfolder (one per web site).
+        roots = [d for r in roots for d in (r.iterdir() if name == "*" else [r / name]) if d.is_dir()]
     prefix, _, suffix = glob.partition("*")
-    files = [f for f in folder.iterdir() if f.name.startswith(prefix) and f.name.endswith(suffix)]
-    return sorted(files, key=lambda f: (len(f.name), f.name))
+    files = [f for r in roots for f in r.iterdir() if f.name.startswith(prefix) and f.name.endswith(suffix)]
+    return sorted(files, key=lambda f: (str(f).count("/"), len(str(f)), str(f)))
 
 
 def load_pages(source: str) -> list:

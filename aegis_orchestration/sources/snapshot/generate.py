@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the generator is mostly long literal markup, clearer unwrapped
 """Regenerate the bundled offline snapshot: ``python -m aegis_orchestration.sources.snapshot.generate``.
 
 Every file is written in its source's real wire format with the quirks of sources.md, from a
@@ -19,22 +20,75 @@ HERE = Path(__file__).parent
 SEED = 20260101
 
 THEMES = (
-    "창업도약패키지", "예비창업패키지", "초기창업패키지", "스마트공장 구축 지원", "수출바우처",
-    "정책자금 융자", "소상공인 경영개선 지원", "R&D 기술개발", "청년창업사관학교", "글로벌 강소기업 육성",
-    "디지털 전환 바우처", "온라인 판로 지원", "기술보증 특례", "청년 인력 채용 지원", "제조혁신 컨설팅",
-    "지역특화 산업 육성", "사회적기업 육성", "여성기업 역량강화", "장애인기업 판로 지원", "테크브릿지 상용화",
-    "탄소중립 설비 지원", "해외 전시회 참가 지원", "지식재산 바우처", "물류 바우처", "공공구매 판로 개척",
+    "창업도약패키지",
+    "예비창업패키지",
+    "초기창업패키지",
+    "스마트공장 구축 지원",
+    "수출바우처",
+    "정책자금 융자",
+    "소상공인 경영개선 지원",
+    "R&D 기술개발",
+    "청년창업사관학교",
+    "글로벌 강소기업 육성",
+    "디지털 전환 바우처",
+    "온라인 판로 지원",
+    "기술보증 특례",
+    "청년 인력 채용 지원",
+    "제조혁신 컨설팅",
+    "지역특화 산업 육성",
+    "사회적기업 육성",
+    "여성기업 역량강화",
+    "장애인기업 판로 지원",
+    "테크브릿지 상용화",
+    "탄소중립 설비 지원",
+    "해외 전시회 참가 지원",
+    "지식재산 바우처",
+    "물류 바우처",
+    "공공구매 판로 개척",
 )
 SUFFIXES = ("참여기업 모집 공고", "지원사업 공고", "모집 공고", "신청 안내", "(2차) 추가 모집 공고")
 ORGS = (
-    "중소벤처기업부", "산업통상자원부", "과학기술정보통신부", "고용노동부", "창업진흥원",
-    "소상공인시장진흥공단", "중소벤처기업진흥공단", "서울특별시", "경기도", "부산광역시",
+    "중소벤처기업부",
+    "산업통상자원부",
+    "과학기술정보통신부",
+    "고용노동부",
+    "창업진흥원",
+    "소상공인시장진흥공단",
+    "중소벤처기업진흥공단",
+    "서울특별시",
+    "경기도",
+    "부산광역시",
 )
-LCLAS = (("01", "금융"), ("02", "기술"), ("03", "인력"), ("04", "수출"), ("05", "내수"), ("06", "창업"),
-         ("07", "경영"), ("09", "기타"))
+LCLAS = (
+    ("01", "금융"),
+    ("02", "기술"),
+    ("03", "인력"),
+    ("04", "수출"),
+    ("05", "내수"),
+    ("06", "창업"),
+    ("07", "경영"),
+    ("09", "기타"),
+)
 REGION_PREFIXES = ("[서울ㆍ인천ㆍ경기]", "[부산]", "[전남광주]", "[강원]", "[대구ㆍ경북]", "[전북]", "[세종]")
-REGION_TAGS = ("서울", "경기", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "강원", "충북", "충남",
-               "전북", "전남", "경북", "경남", "제주")
+REGION_TAGS = (
+    "서울",
+    "경기",
+    "부산",
+    "대구",
+    "인천",
+    "광주",
+    "대전",
+    "울산",
+    "세종",
+    "강원",
+    "충북",
+    "충남",
+    "전북",
+    "전남",
+    "경북",
+    "경남",
+    "제주",
+)
 TARGETS = ("중소기업", "소상공인", "예비창업자", "중견기업", "1인 창조기업", "사회적기업")
 
 
@@ -50,12 +104,40 @@ class Programme:
 
 
 SHARED = (
-    Programme("2026년 예비창업패키지 예비창업자 모집 공고", "중소벤처기업부", date(2026, 2, 2), date(2026, 2, 27), "06"),
-    Programme("2026년 초기창업패키지 창업기업 모집 공고", "중소벤처기업부", date(2026, 2, 9), date(2026, 3, 6), "06"),
-    Programme("2026년 창업도약패키지 참여기업 모집 공고", "중소벤처기업부", date(2026, 3, 3), date(2026, 3, 24), "06"),
-    Programme("2026년 청년창업사관학교 입교생 모집 공고", "중소벤처기업진흥공단", date(2026, 1, 19), date(2026, 2, 13), "06"),
-    Programme("2026년 글로벌 창업사관학교 참여기업 모집", "중소벤처기업부", date(2026, 4, 1), date(2026, 4, 21), "06"),
-    Programme("2026년 스마트공장 구축 지원사업 공고", "중소벤처기업부", date(2026, 2, 16), date(2026, 3, 13), "02"),
+    Programme(
+        "2026년 예비창업패키지 예비창업자 모집 공고",
+        "중소벤처기업부",
+        date(2026, 2, 2),
+        date(2026, 2, 27),
+        "06",
+    ),
+    Programme(
+        "2026년 초기창업패키지 창업기업 모집 공고", "중소벤처기업부", date(2026, 2, 9), date(2026, 3, 6), "06"
+    ),
+    Programme(
+        "2026년 창업도약패키지 참여기업 모집 공고",
+        "중소벤처기업부",
+        date(2026, 3, 3),
+        date(2026, 3, 24),
+        "06",
+    ),
+    Programme(
+        "2026년 청년창업사관학교 입교생 모집 공고",
+        "중소벤처기업진흥공단",
+        date(2026, 1, 19),
+        date(2026, 2, 13),
+        "06",
+    ),
+    Programme(
+        "2026년 글로벌 창업사관학교 참여기업 모집",
+        "중소벤처기업부",
+        date(2026, 4, 1),
+        date(2026, 4, 21),
+        "06",
+    ),
+    Programme(
+        "2026년 스마트공장 구축 지원사업 공고", "중소벤처기업부", date(2026, 2, 16), date(2026, 3, 13), "02"
+    ),
 )
 
 
@@ -66,7 +148,9 @@ def period_text(rng: random.Random, start: date, end: date, index: int) -> str:
         lambda: f"{start:%Y%m%d} ~ {end:%Y%m%d}",
         lambda: f"{start:%Y.%m.%d} ~ {end:%Y.%m.%d}",
         lambda: f"{start.year}. {start.month}. {start.day}. ~ {end.month}. {end.day}.",
-        lambda: f"{start.year}. {start.month}. {start.day}.(목) 09:00 ~ {end.month}. {end.day}.(금) 18:00 까지",
+        lambda: (
+            f"{start.year}. {start.month}. {start.day}.(목) 09:00 ~ {end.month}. {end.day}.(금) 18:00 까지"
+        ),
         lambda: f"{start:%Y-%m-%d} ～ {end:%Y-%m-%d}",
         lambda: f"{start:%Y-%m-%d} ~ {end:%Y-%m-%d} (예산 소진 시 조기마감)",
         lambda: "상시 접수",
@@ -93,7 +177,7 @@ def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
         seq = 126100 + i * 7
         pblanc_id = f"PBLN_{seq:015d}"
         start, end = dates(rng, i)
-        code, lclas = LCLAS[i % len(LCLAS)]
+        _, lclas = LCLAS[i % len(LCLAS)]
         organization = ORGS[i % len(ORGS)]
         title = f"2026년 {THEMES[i % len(THEMES)]} {SUFFIXES[i % len(SUFFIXES)]}"
         period = period_text(rng, start, end, i)
@@ -101,7 +185,7 @@ def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
         if programme is not None:
             title, organization = programme.title, programme.organization
             start, end = programme.start, programme.end
-            code, lclas = next(c for c in LCLAS if c[0] == programme.category)
+            _, lclas = next(c for c in LCLAS if c[0] == programme.category)
             period = f"{start:%Y-%m-%d} ~ {end:%Y-%m-%d}"
         if i % 5 == 0 and programme is None:
             title = f"{REGION_PREFIXES[i % len(REGION_PREFIXES)]} {title}"
@@ -168,7 +252,18 @@ def write_bizinfo(rng: random.Random) -> int:
     return len(items)
 
 
-KSTARTUP_REGIONS = ("서울", "전국", "전남광주", "서울,경기", "부산", "대구ㆍ경북", "강원·충북", "전국", None, "제주")
+KSTARTUP_REGIONS = (
+    "서울",
+    "전국",
+    "전남광주",
+    "서울,경기",
+    "부산",
+    "대구ㆍ경북",
+    "강원·충북",
+    "전국",
+    None,
+    "제주",
+)
 
 
 def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
@@ -178,10 +273,17 @@ def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
     for i in range(count):
         start, end = dates(rng, i)
         title = f"2026년 {THEMES[(i * 3) % len(THEMES)]} {SUFFIXES[(i + 2) % len(SUFFIXES)]}"
-        organization = ("창업진흥원", "중소벤처기업부", "서울창조경제혁신센터", "한국청년기업가정신재단")[i % 4]
+        organization = ("창업진흥원", "중소벤처기업부", "서울창조경제혁신센터", "한국청년기업가정신재단")[
+            i % 4
+        ]
         programme = next(shared, None) if i % 7 == 2 else None
         if programme is not None:
-            title, organization, start, end = programme.title, programme.organization, programme.start, programme.end
+            title, organization, start, end = (
+                programme.title,
+                programme.organization,
+                programme.start,
+                programme.end,
+            )
         if i % 6 == 1:
             title = title.replace("R&D", "R&amp;D") + " &#40;재공고&#41;"
         if i % 4 == 0:
@@ -193,7 +295,13 @@ def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
                 "pbanc_sn": sn,
                 "biz_pbanc_nm": title,
                 "pbanc_ntrp_nm": organization,
-                "supt_biz_clsfc": ("사업화", "기술개발(R&D)", "멘토링ㆍ컨설팅ㆍ교육", "시설ㆍ공간ㆍ보육", "글로벌")[i % 5],
+                "supt_biz_clsfc": (
+                    "사업화",
+                    "기술개발(R&D)",
+                    "멘토링ㆍ컨설팅ㆍ교육",
+                    "시설ㆍ공간ㆍ보육",
+                    "글로벌",
+                )[i % 5],
                 "supt_regin": KSTARTUP_REGIONS[i % len(KSTARTUP_REGIONS)],
                 "pbanc_rcpt_bgng_dt": f"{start:%Y%m%d}",
                 "pbanc_rcpt_end_dt": None if i % 11 == 5 else f"{end:%Y%m%d}",
@@ -203,9 +311,13 @@ def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
                 "sprv_inst": ("공공기관", "민간", "지자체")[i % 3],
                 "pbanc_ctnt": f"<p>{THEMES[i % len(THEMES)]} 지원&nbsp;대상 모집</p>\r\n<ul><li>지원금 최대 {i % 5 + 1}천만원</li></ul>",
                 "detl_pg_url": f"https://www.k-startup.go.kr/web/contents/bizpbanc-ongoing.do?schM=view&amp;pbancSn={sn}",
-                "aply_mthd_onli_rcpt_istc": f"[K-Startup 누리집](https://www.k-startup.go.kr/apply/{sn})" if i % 3 == 0 else None,
+                "aply_mthd_onli_rcpt_istc": f"[K-Startup 누리집](https://www.k-startup.go.kr/apply/{sn})"
+                if i % 3 == 0
+                else None,
                 "biz_gdnc_url": "www.k-startup.go.kr/guide" if i % 2 else None,
-                "aply_mthd_etc_istc": '<a href="#" onClick="window.open(\'/popup\')">방문 접수</a>' if i % 5 == 0 else None,
+                "aply_mthd_etc_istc": '<a href="#" onClick="window.open(\'/popup\')">방문 접수</a>'
+                if i % 5 == 0
+                else None,
                 "rcrt_prgs_yn": "Y" if i % 3 else "N",
                 "prch_cnpl_no": f"02-{3000 + i}-0000" if i % 2 else None,
             }
@@ -219,8 +331,14 @@ def write_kstartup(rng: random.Random) -> int:
     folder = HERE / "kstartup"
     folder.mkdir(exist_ok=True)
     for number, chunk in enumerate((items[:50], items[50:]), start=1):
-        page = {"currentCount": len(chunk), "data": chunk, "matchCount": len(items), "page": number,
-                "perPage": 50, "totalCount": len(items)}
+        page = {
+            "currentCount": len(chunk),
+            "data": chunk,
+            "matchCount": len(items),
+            "page": number,
+            "perPage": 50,
+            "totalCount": len(items),
+        }
         text = json.dumps(page, ensure_ascii=False, indent=1)
         (folder / f"page-{number}.json").write_text(text + "\n", encoding="utf-8")
     return len(items)
@@ -233,16 +351,30 @@ def mss_item_xml(rng: random.Random, i: int, programme: Programme | None) -> str
         title, start, end = programme.title, programme.start, programme.end
     elif i % 6 == 0:
         title = f"{REGION_PREFIXES[i % len(REGION_PREFIXES)]} {title}"
-    files = [(f"{i:03d}_공고문.hwp", f"https://www.mss.go.kr/common/board/Download.do?bcIdx={9000 + i}&streFileNm=a{i}.hwp")]
+    files = [
+        (
+            f"{i:03d}_공고문.hwp",
+            f"https://www.mss.go.kr/common/board/Download.do?bcIdx={9000 + i}&streFileNm=a{i}.hwp",
+        )
+    ]
     if i % 3 == 0:
-        files.append((f"{i:03d}_서식.zip", f"https://www.mss.go.kr/common/board/Download.do?bcIdx={9000 + i}&streFileNm=b{i}.zip"))
+        files.append(
+            (
+                f"{i:03d}_서식.zip",
+                f"https://www.mss.go.kr/common/board/Download.do?bcIdx={9000 + i}&streFileNm=b{i}.zip",
+            )
+        )
     if i % 7 == 3:
         files = []
     parts = [
         f"<itemId>{1050000 + i * 3}</itemId>",
         f"<title><![CDATA[{title}]]></title>",
         "<dataContents><![CDATA["
-        + (f"<p>{THEMES[i % len(THEMES)]}&nbsp;공고</p><p>문의: 중소벤처기업부</p>" if i % 4 else "HTML 없는 본문입니다.")
+        + (
+            f"<p>{THEMES[i % len(THEMES)]}&nbsp;공고</p><p>문의: 중소벤처기업부</p>"
+            if i % 4
+            else "HTML 없는 본문입니다."
+        )
         + "]]></dataContents>",
     ]
     if i % 3 != 2 or programme is not None:  # application dates are often missing
@@ -272,7 +404,9 @@ def write_mss(rng: random.Random, count: int = 60) -> int:
             f"<numOfRows>40</numOfRows><pageNo>{number}</pageNo><totalCount>{count}</totalCount>"
             f"<items>{''.join(chunk)}</items></body></response>\n"
         )
-        (folder / f"page-{number}.xml").write_text(body.replace("</item><item>", "</item>\n<item>"), encoding="utf-8")
+        (folder / f"page-{number}.xml").write_text(
+            body.replace("</item><item>", "</item>\n<item>"), encoding="utf-8"
+        )
     return count
 
 
@@ -296,13 +430,13 @@ def write_rss(rng: random.Random) -> int:
             title = f"{THEMES[(i + total) % len(THEMES)]} {('본격 추진', '참여기업 모집', '지원 확대', '설명회 개최')[i % 4]}"
             if i % 5 == 0:
                 title = f"{REGION_PREFIXES[i % len(REGION_PREFIXES)]} {title}"
-            description = f"<p>{organization}는 {THEMES[i % len(THEMES)]} 사업을 &quot;확대&quot;합니다.</p><img src=\"/a.png\">"
+            description = f'<p>{organization}는 {THEMES[i % len(THEMES)]} 사업을 &quot;확대&quot;합니다.</p><img src="/a.png">'
             day = date(2026, 3, 1) + timedelta(days=(i * 3 + total) % 120)
             rows.append(
                 "<item>"
                 f"<title><![CDATA[{title}]]></title>"
                 f"<link>https://www.korea.kr/briefing/pressReleaseView.do?newsId={news_id}</link>"
-                f"<guid isPermaLink=\"false\">{feed}-{news_id}</guid>"
+                f'<guid isPermaLink="false">{feed}-{news_id}</guid>'
                 f"<description><![CDATA[{description}]]></description>"
                 f"<pubDate>{day:%a, %d %b %Y} 09:{i % 60:02d}:00 +0900</pubDate>"
                 "</item>"
@@ -368,7 +502,9 @@ def write_web(rng: random.Random) -> int:
                     f'<section class="content">{THEMES[i % len(THEMES)]} 지원사업 안내<br>세부 내용은 붙임 참조</section>'
                     f'<footer class="files">{files}</footer></article></body></html>\n'
                 )
-            (folder / f"detail-{ntt_id}.html").write_bytes(detail.encode("cp949" if encoding == "euc-kr" else "utf-8"))
+            (folder / f"detail-{ntt_id}.html").write_bytes(
+                detail.encode("cp949" if encoding == "euc-kr" else "utf-8")
+            )
             total += 1
         pages = [rows[n : n + per_page] for n in range(0, len(rows), per_page)]
         for number, chunk in enumerate(pages, start=1):
@@ -380,7 +516,11 @@ def write_web(rng: random.Random) -> int:
                     f'<td class="period">{escape(period)}</td></tr>'
                     for ntt_id, title, period in chunk
                 )
-                nav = f'<a class="next" href="/web/seoul/list.do?pageIndex={number + 1}">다음</a>' if more else ""
+                nav = (
+                    f'<a class="next" href="/web/seoul/list.do?pageIndex={number + 1}">다음</a>'
+                    if more
+                    else ""
+                )
                 html = (
                     f"<!DOCTYPE html><html><head>{meta}<title>고시공고</title></head><body>"
                     f'<table class="board-list"><tbody>{body_rows}</tbody></table>'
@@ -397,7 +537,9 @@ def write_web(rng: random.Random) -> int:
                     f"<html><head>{meta}<title>경기도 공고</title></head><body>"
                     f'<ul class="notice-list">{body_rows}</ul><nav>{nav}</nav></body></html>\n'
                 )
-            (folder / f"list-{number}.html").write_bytes(html.encode("cp949" if encoding == "euc-kr" else "utf-8"))
+            (folder / f"list-{number}.html").write_bytes(
+                html.encode("cp949" if encoding == "euc-kr" else "utf-8")
+            )
     return total
 
 

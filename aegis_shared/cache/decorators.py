@@ -1,0 +1,301 @@
+"""``cache_result``: cache a sync or async function's result in Redis (or a multi-level cache).
+
+* Keys derive stably from the arguments (:mod:`aegis_shared.cache.keys`).
+* TTLs carry downward jitter, so entries written together do not all expire together.
+* Stampede protection: one computation per key at a time, in this process (striped locks) and
+  across processes (a Redis ``SET NX PX`` lock); waiters poll for the winner's value.
+* Optional negative caching stores a ``None`` result for ``negative_ttl`` seconds.
+* JSON only, typed by the return annotation (:mod:`aegis_shared.cache.codec`).
+* A Redis outage degrades to calling the function (see :class:`RedisCache`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import random
+import threading
+import time
+import weakref
+import zlib
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
+
+import structlog
+
+from aegis_shared.cache.backend import CacheBackend
+from aegis_shared.cache.codec import CacheCodecError, JsonCodec
+from aegis_shared.cache.keys import KeyBuilder
+
+logger = structlog.get_logger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_STRIPES = 256
+_sync_stripes = [threading.Lock() for _ in range(_STRIPES)]
+# asyncio locks belong to one event loop; keep one stripe set per loop.
+_async_stripes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_default_cache: CacheBackend | None = None
+_MISSING = object()
+
+
+def _stripe(key: str) -> int:
+    return zlib.crc32(key.encode()) % _STRIPES
+
+
+def _async_stripe(key: str) -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    stripes = _async_stripes.get(loop)
+    if stripes is None:
+        stripes = _async_stripes[loop] = [asyncio.Lock() for _ in range(_STRIPES)]
+    return stripes[_stripe(key)]
+
+
+def set_default_cache(cache: CacheBackend | None) -> None:
+    """Choose the cache used by decorators that were not given one."""
+    global _default_cache
+    _default_cache = cache
+
+
+def get_default_cache() -> CacheBackend:
+    """The process-wide cache, built from ``AEGIS_REDIS_URL`` on first use."""
+    global _default_cache
+    if _default_cache is None:
+        from aegis_shared.cache.redis_client import RedisCache
+
+        _default_cache = RedisCache.from_settings()
+    return _default_cache
+
+
+class _CachedCall:
+    """Everything one decorated function shares across calls."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        ttl: float,
+        cache: CacheBackend | None,
+        namespace: str | None,
+        key: str | None,
+        jitter: float,
+        negative_ttl: float | None,
+        lock_timeout: float,
+        ignore: Iterable[str],
+    ) -> None:
+        if ttl <= 0 or not 0 <= jitter < 1 or (negative_ttl is not None and negative_ttl <= 0):
+            raise ValueError("ttl and negative_ttl must be positive and jitter within [0, 1)")
+        self.fn = fn
+        self.ttl = ttl
+        self._cache = cache
+        self.jitter = jitter
+        self.negative_ttl = negative_ttl
+        self.lock_timeout = lock_timeout
+        self.codec = JsonCodec.for_function(fn)
+        self._namespace, self._template, self._ignore = namespace, key, tuple(ignore)
+        self._keys: KeyBuilder | None = None
+        self._encode_warned = False
+
+    @property
+    def cache(self) -> CacheBackend:
+        return self._cache or get_default_cache()
+
+    @property
+    def keys(self) -> KeyBuilder:
+        # Built on first use: the default cache (and so the key prefix) may be chosen late.
+        if self._keys is None:
+            self._keys = KeyBuilder(
+                self.fn,
+                prefix=self.cache.prefix,
+                namespace=self._namespace,
+                template=self._template,
+                ignore=self._ignore,
+            )
+        return self._keys
+
+    def ttl_ms(self, value: Any) -> int:
+        base = self.negative_ttl if value is None else self.ttl
+        assert base is not None
+        return max(int(base * 1000 * random.uniform(1 - self.jitter, 1)), 1)
+
+    def should_store(self, value: Any) -> bool:
+        return value is not None or self.negative_ttl is not None
+
+    def decode(
+        self, cache: CacheBackend, key: str, raw: bytes | None, *, delete: Callable[[str], Any]
+    ) -> Any:
+        if raw is None:
+            return _MISSING
+        try:
+            return self.codec.decode(raw)
+        except CacheCodecError:
+            # A stale entry from an older return type, or something foreign: drop it, recompute.
+            cache.stats.record("error")
+            logger.warning("cache_entry_undecodable", cache=cache.name, key=key)
+            delete(key)
+            return _MISSING
+
+    def encode(self, cache: CacheBackend, value: Any) -> bytes | None:
+        try:
+            return self.codec.encode(value)
+        except CacheCodecError as exc:
+            cache.stats.record("error")
+            if not self._encode_warned:
+                self._encode_warned = True
+                logger.error("cache_value_not_serialisable", function=self.keys.base, error=str(exc))
+            return None
+
+    @staticmethod
+    def lock_key(key: str) -> str:
+        # Outside the value prefix, so pattern invalidation never matches a lock.
+        return f"aegis:lock:{key}"
+
+
+def cache_result(
+    ttl: float,
+    *,
+    cache: CacheBackend | None = None,
+    namespace: str | None = None,
+    key: str | None = None,
+    jitter: float = 0.1,
+    negative_ttl: float | None = None,
+    lock_timeout: float = 10.0,
+    ignore: Iterable[str] = ("self", "cls"),
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Cache the decorated function's result for ``ttl`` seconds.
+
+    ``key`` is an optional ``str.format`` template over the arguments (``"policy:{policy_id}"``)
+    for readable keys that :meth:`invalidate_pattern` can target. The wrapper exposes
+    ``cache_key(*args, **kwargs)``, ``invalidate(*args, **kwargs)`` and ``invalidate_all()``.
+    """
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        call = _CachedCall(
+            fn,
+            ttl=ttl,
+            cache=cache,
+            namespace=namespace,
+            key=key,
+            jitter=jitter,
+            negative_ttl=negative_ttl,
+            lock_timeout=lock_timeout,
+            ignore=ignore,
+        )
+        wrapper = _async_wrapper(call) if inspect.iscoroutinefunction(fn) else _sync_wrapper(call)
+        functools.update_wrapper(wrapper, fn)
+
+        def cache_key(*args: Any, **kwargs: Any) -> str:
+            return call.keys(args, kwargs)
+
+        wrapper.cache_key = cache_key  # type: ignore[attr-defined]
+        wrapper.invalidate = lambda *a, **kw: call.cache.delete(cache_key(*a, **kw))  # type: ignore[attr-defined]
+        wrapper.invalidate_all = lambda: call.cache.invalidate_pattern(f"{call.keys.base}:*")  # type: ignore[attr-defined]
+        wrapper.cached_call = call  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _sync_wrapper(call: _CachedCall) -> Callable[..., Any]:
+    def lookup(cache: CacheBackend, key: str) -> Any:
+        return call.decode(cache, key, cache.get(key), delete=cache.delete)
+
+    def compute(cache: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        value = call.fn(*args, **kwargs)
+        cache.stats.record("miss")
+        if call.should_store(value):
+            encoded = call.encode(cache, value)
+            if encoded is not None:
+                cache.set(key, encoded, call.ttl_ms(value))
+        return value
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cache = call.cache
+        key = call.keys(args, kwargs)
+        value = lookup(cache, key)
+        if value is not _MISSING:
+            cache.stats.record("hit")
+            return value
+        with _sync_stripes[_stripe(key)]:
+            value = lookup(cache, key)
+            if value is not _MISSING:
+                cache.stats.record("hit")
+                return value
+            lock_key = call.lock_key(key)
+            deadline = time.monotonic() + call.lock_timeout
+            delay = 0.005
+            while True:
+                token = cache.try_lock(lock_key, int(call.lock_timeout * 1000))
+                if token is not None:
+                    try:
+                        return compute(cache, key, args, kwargs)
+                    finally:
+                        cache.unlock(lock_key, token)
+                if time.monotonic() >= deadline:
+                    logger.warning("cache_lock_wait_timed_out", key=key)
+                    return compute(cache, key, args, kwargs)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                value = lookup(cache, key)
+                if value is not _MISSING:
+                    cache.stats.record("hit")
+                    return value
+
+    return wrapper
+
+
+def _async_wrapper(call: _CachedCall) -> Callable[..., Any]:
+    async def lookup(cache: CacheBackend, key: str) -> Any:
+        raw = await cache.aget(key)
+        deleted: list[str] = []
+        value = call.decode(cache, key, raw, delete=deleted.append)
+        if deleted:
+            await cache.adelete(*deleted)
+        return value
+
+    async def compute(cache: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        value = await call.fn(*args, **kwargs)
+        cache.stats.record("miss")
+        if call.should_store(value):
+            encoded = call.encode(cache, value)
+            if encoded is not None:
+                await cache.aset(key, encoded, call.ttl_ms(value))
+        return value
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cache = call.cache
+        key = call.keys(args, kwargs)
+        value = await lookup(cache, key)
+        if value is not _MISSING:
+            cache.stats.record("hit")
+            return value
+        async with _async_stripe(key):
+            value = await lookup(cache, key)
+            if value is not _MISSING:
+                cache.stats.record("hit")
+                return value
+            lock_key = call.lock_key(key)
+            deadline = time.monotonic() + call.lock_timeout
+            delay = 0.005
+            while True:
+                token = await cache.atry_lock(lock_key, int(call.lock_timeout * 1000))
+                if token is not None:
+                    try:
+                        return await compute(cache, key, args, kwargs)
+                    finally:
+                        await cache.aunlock(lock_key, token)
+                if time.monotonic() >= deadline:
+                    logger.warning("cache_lock_wait_timed_out", key=key)
+                    return await compute(cache, key, args, kwargs)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                value = await lookup(cache, key)
+                if value is not _MISSING:
+                    cache.stats.record("hit")
+                    return value
+
+    return wrapper

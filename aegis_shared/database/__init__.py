@@ -1,0 +1,53 @@
+"""Database access, the YAML schema registry and the migration coordinator (seed 000, 002).
+
+No Dagster imports: services and jobs use this directly; ``aegis_orchestration.resources``
+adapts it.
+"""
+
+from aegis_shared.database.errors import (
+    DataLossError,
+    MigrationFailedError,
+    MigrationLockedError,
+    SchemaDefinitionError,
+    SchemaProblem,
+    SchemaReferenceError,
+)
+from aegis_shared.database.migration_coordinator import (
+    MigrationCoordinator,
+    MigrationResult,
+    apply_registry,
+)
+from aegis_shared.database.migration_history import HistoryEntry, migration_history
+from aegis_shared.database.migration_plan import ImpactReport, MigrationPlan, MigrationStep
+from aegis_shared.database.schema_registry import SchemaRegistry, default_registry_dir
+from aegis_shared.database.table_schema import (
+    ColumnSchema,
+    IndexSchema,
+    ReferenceSchema,
+    TableSchema,
+    VersionEntry,
+)
+
+__all__ = [
+    "ColumnSchema",
+    "DataLossError",
+    "HistoryEntry",
+    "ImpactReport",
+    "IndexSchema",
+    "MigrationCoordinator",
+    "MigrationFailedError",
+    "MigrationLockedError",
+    "MigrationPlan",
+    "MigrationResult",
+    "MigrationStep",
+    "ReferenceSchema",
+    "SchemaDefinitionError",
+    "SchemaProblem",
+    "SchemaReferenceError",
+    "SchemaRegistry",
+    "TableSchema",
+    "VersionEntry",
+    "apply_registry",
+    "default_registry_dir",
+    "migration_history",
+]

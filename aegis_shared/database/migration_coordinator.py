@@ -1,0 +1,233 @@
+"""The migration coordinator: run the registry's change set on PostgreSQL, all or nothing.
+
+Seed 000 sketches a coordinator that only sleeps. This one executes real DDL: it takes a
+transaction-scoped advisory lock so only one coordinator runs at a time, computes the plan
+inside that lock (so a second runner sees the first one's result and has nothing to do),
+refuses data-losing steps unless allowed, runs every step in dependency order inside one
+transaction (PostgreSQL DDL is transactional, so a failure leaves the schema exactly as it
+was) and records the outcome in ``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from aegis_shared.database import migration_history as history
+from aegis_shared.database.errors import DataLossError, MigrationFailedError, MigrationLockedError
+from aegis_shared.database.migration_plan import MigrationPlan, compute_plan
+from aegis_shared.database.schema_registry import SchemaRegistry
+
+# One 64-bit advisory lock key for "the schema of this database is being migrated".
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"aegis.schema_migrations").digest()[:8], "big", signed=True
+)
+# A second key only guards creating the history table, so it never waits on a long migration.
+_HISTORY_LOCK_KEY = MIGRATION_LOCK_KEY ^ 1
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationResult:
+    """What a ``migrate`` call did: the plan, whether it was applied, and how long it took."""
+
+    plan: MigrationPlan
+    applied: bool
+    dry_run: bool
+    duration_ms: float
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class MigrationCoordinator:
+    """Plans and executes registry migrations against one PostgreSQL database."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        registry: SchemaRegistry,
+        *,
+        actor: str | None = None,
+        lock_timeout: float = 0.0,
+    ) -> None:
+        """``lock_timeout`` is how long to wait for another coordinator (0: fail at once)."""
+        self.engine = engine
+        self.registry = registry
+        self.actor = actor or getpass.getuser()
+        self.lock_timeout = lock_timeout
+
+    # ------------------------------------------------------------------ planning
+    def plan(self) -> MigrationPlan:
+        """The change set from the live database to the registry (read-only)."""
+        with self.engine.connect() as connection:
+            managed = self._previously_managed(connection)
+            return compute_plan(connection, self.registry, previously_managed=managed)
+
+    def plan_from(self, old: SchemaRegistry) -> MigrationPlan:
+        """The change set from registry ``old`` to this registry, without touching real tables.
+
+        ``old`` is created in a scratch schema inside a transaction that is always rolled back,
+        and alembic compares it with this registry there.
+        """
+        scratch = f"aegis_scratch_{int(time.time() * 1e6)}"
+        with self.engine.connect() as connection, connection.begin() as transaction:
+            connection.execute(sa.text(f'CREATE SCHEMA "{scratch}"'))
+            # Only the scratch schema is visible, so reflection sees the old registry alone.
+            connection.execute(sa.text(f'SET LOCAL search_path TO "{scratch}"'))
+            old.metadata().create_all(connection)
+            plan = compute_plan(connection, self.registry, previously_managed=old.names)
+            transaction.rollback()
+        return plan
+
+    # ------------------------------------------------------------------ executing
+    def migrate(self, *, allow_data_loss: bool = False, dry_run: bool = False) -> MigrationResult:
+        """Bring the database to the registry; see the module docstring for the guarantees.
+
+        Raises ``MigrationLockedError`` (DB_4009), ``DataLossError`` (DB_4008) or
+        ``MigrationFailedError`` (DB_4007); on each the schema is unchanged.
+        """
+        self.registry.check_references()
+        self.registry.migration_order()  # refuse cycles before touching the database
+        self._ensure_history()
+        started = _now()
+        clock = time.perf_counter()
+        with self.engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                self._lock(connection)
+                plan = compute_plan(
+                    connection, self.registry, previously_managed=self._previously_managed(connection)
+                )
+                if plan.is_empty or dry_run:
+                    transaction.rollback()
+                    return MigrationResult(plan, applied=False, dry_run=dry_run, duration_ms=_ms(clock))
+                if plan.loses_data and not allow_data_loss:
+                    transaction.rollback()
+                    self._record(
+                        plan, "refused", started, clock, error="; ".join(plan.impact.data_loss_risks)
+                    )
+                    raise DataLossError(plan.impact.data_loss_risks)
+                self._execute(connection, transaction, plan, started, clock)
+                history.record(connection, **self._row(plan, "applied", started, clock))
+                transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+        return MigrationResult(plan, applied=True, dry_run=False, duration_ms=_ms(clock))
+
+    def _execute(
+        self,
+        connection: sa.Connection,
+        transaction: sa.RootTransaction,
+        plan: MigrationPlan,
+        started: dt.datetime,
+        clock: float,
+    ) -> None:
+        operations = Operations(MigrationContext.configure(connection))
+        for step in plan.steps:
+            try:
+                operations.invoke(step.op)
+            except DBAPIError as exc:
+                transaction.rollback()
+                cause = str(exc.orig).strip() if exc.orig is not None else str(exc)
+                self._record(plan, "failed", started, clock, error=cause, failed_step=step.number)
+                raise MigrationFailedError(
+                    f"Migration step {step.number} ({step.kind} {step.table}) failed; nothing was changed",
+                    step=step.number,
+                    sql=step.sql,
+                    cause=cause,
+                ) from exc
+
+    # ------------------------------------------------------------------ helpers
+    def _lock(self, connection: sa.Connection) -> None:
+        if self.lock_timeout <= 0:
+            got = connection.execute(
+                sa.select(sa.func.pg_try_advisory_xact_lock(MIGRATION_LOCK_KEY))
+            ).scalar_one()
+            if not got:
+                raise MigrationLockedError()
+            return
+        # lock_timeout bounds the wait for the advisory lock; reset it so DDL is unaffected.
+        connection.execute(sa.text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'"))
+        savepoint = connection.begin_nested()
+        try:
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        except OperationalError as exc:
+            savepoint.rollback()
+            raise MigrationLockedError(
+                f"Another migration held the lock for more than {self.lock_timeout:g}s"
+            ) from exc
+        savepoint.commit()
+        connection.execute(sa.text("SET LOCAL lock_timeout = 0"))
+
+    def _ensure_history(self) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_HISTORY_LOCK_KEY)))
+            history.ensure_history_table(connection)
+
+    def _previously_managed(self, connection: sa.Connection) -> list[str]:
+        if not sa.inspect(connection).has_table(history.HISTORY_TABLE):
+            return []
+        return history.last_managed_tables(connection)
+
+    def _row(
+        self,
+        plan: MigrationPlan,
+        status: str,
+        started: dt.datetime,
+        clock: float,
+        *,
+        error: str | None = None,
+        failed_step: int | None = None,
+    ) -> dict[str, object]:
+        return {
+            "actor": self.actor,
+            "status": status,
+            "services": sorted(set(plan.impact.owner_services) | set(plan.impact.dependent_services)),
+            "tables": plan.impact.affected_tables,
+            "managed_tables": plan.managed_tables,
+            "steps": [step.to_dict() for step in plan.steps],
+            "error": error,
+            "failed_step": failed_step,
+            "started_at": started,
+            "finished_at": _now(),
+            "duration_ms": _ms(clock),
+        }
+
+    def _record(
+        self, plan: MigrationPlan, status: str, started: dt.datetime, clock: float, **extra: object
+    ) -> None:
+        # Outcomes other than success are written after the rollback, in their own transaction.
+        with self.engine.begin() as connection:
+            history.record(connection, **self._row(plan, status, started, clock, **extra))  # type: ignore[arg-type]
+
+
+def _ms(clock: float) -> float:
+    return (time.perf_counter() - clock) * 1000.0
+
+
+def apply_registry(
+    engine: sa.Engine,
+    registry_dir: Path | None = None,
+    *,
+    actor: str = "apply_registry",
+    lock_timeout: float = 120.0,
+) -> MigrationResult:
+    """Create or update every registry table, dependencies first; a no-op when up to date.
+
+    Safe to call at every start-up and from several processes at once: callers wait for the
+    lock, and whoever comes second finds nothing to do. Never drops anything.
+    """
+    registry = SchemaRegistry.load(registry_dir)
+    return MigrationCoordinator(engine, registry, actor=actor, lock_timeout=lock_timeout).migrate()

@@ -1,0 +1,274 @@
+"""The change set between the schema registry and a database, as ordered, classified steps.
+
+Diffing is alembic's: ``produce_migrations`` compares the registry's SQLAlchemy metadata with
+what a live connection reflects. This module only flattens alembic's operations into steps,
+orders them by the registry's dependency order, renders each one's SQL, and says which steps
+lose data and which services they touch.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import sqlalchemy as sa
+from alembic.autogenerate import produce_migrations
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from alembic.operations import ops as alembic_ops
+from sqlalchemy.dialects import postgresql
+
+from aegis_shared.database.column_types import is_widening, type_from_sqlalchemy
+from aegis_shared.database.schema_registry import SchemaRegistry
+
+# Step phases: constraints and indexes that are going away first, then everything that adds
+# or changes (tables in dependency order), then column drops, then table drops.
+_PHASE_DROP_CONSTRAINTS = 0
+_PHASE_BUILD = 1
+_PHASE_DROP_COLUMNS = 2
+_PHASE_DROP_TABLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStep:
+    """One DDL operation on one table."""
+
+    number: int
+    table: str
+    kind: str
+    sql: str
+    service: str | None
+    data_loss: str | None
+    op: alembic_ops.MigrateOperation = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "table": self.table,
+            "kind": self.kind,
+            "sql": self.sql,
+            "service": self.service,
+            "data_loss": self.data_loss,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactReport:
+    """Who and what a change set touches, and what it would destroy."""
+
+    affected_tables: list[str]
+    owner_services: list[str]
+    dependent_services: list[str]
+    data_loss_risks: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "affected_tables": self.affected_tables,
+            "owner_services": self.owner_services,
+            "dependent_services": self.dependent_services,
+            "data_loss_risks": self.data_loss_risks,
+        }
+
+    def to_text(self) -> str:
+        def line(label: str, items: list[str]) -> str:
+            return f"{label}: {', '.join(items) if items else '(none)'}"
+
+        return "\n".join(
+            [
+                line("Affected tables", self.affected_tables),
+                line("Owner services", self.owner_services),
+                line("Dependent services", self.dependent_services),
+                line("Data-loss risks", self.data_loss_risks),
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationPlan:
+    """Ordered steps plus their impact; empty when the database already matches."""
+
+    steps: list[MigrationStep]
+    impact: ImpactReport
+    managed_tables: list[str]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.steps
+
+    @property
+    def loses_data(self) -> bool:
+        return bool(self.impact.data_loss_risks)
+
+    @property
+    def sql(self) -> str:
+        """Every step's SQL, numbered, as a dry run prints it."""
+        return "\n".join(f"-- step {s.number}: {s.kind} {s.table}\n{s.sql}" for s in self.steps)
+
+
+def render_sql(op: alembic_ops.MigrateOperation) -> str:
+    """The PostgreSQL SQL alembic would run for ``op`` (offline mode, literal values)."""
+    buffer = io.StringIO()
+    context = MigrationContext.configure(
+        dialect_name="postgresql",
+        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
+    )
+    Operations(context).invoke(op)
+    return buffer.getvalue().strip()
+
+
+_TABLE_LEVEL_OPS = (
+    alembic_ops.CreateIndexOp,
+    alembic_ops.DropIndexOp,
+    alembic_ops.CreateTableOp,
+    alembic_ops.DropTableOp,
+    alembic_ops.AddConstraintOp,
+    alembic_ops.DropConstraintOp,
+)
+
+
+def _flatten(ops: Iterable[alembic_ops.MigrateOperation]) -> list[tuple[str, alembic_ops.MigrateOperation]]:
+    flat: list[tuple[str, alembic_ops.MigrateOperation]] = []
+    for op in ops:
+        if isinstance(op, alembic_ops.ModifyTableOps):
+            flat += [(op.table_name, inner) for inner in op.ops]
+        elif isinstance(op, _TABLE_LEVEL_OPS):
+            flat.append((op.table_name, op))
+        else:  # pragma: no cover - alembic adds op types rarely; fail loudly rather than skip
+            raise TypeError(f"unsupported alembic operation {type(op).__name__}")
+    return flat
+
+
+def _kind(op: alembic_ops.MigrateOperation) -> str:
+    # CreateIndexOp -> create_index, AddColumnOp -> add_column.
+    name = type(op).__name__.removesuffix("Op")
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def _data_loss(table: str, op: alembic_ops.MigrateOperation, row_counts: dict[str, int]) -> str | None:
+    if isinstance(op, alembic_ops.DropTableOp):
+        return f"drop table {table} ({row_counts.get(table, 0)} rows)"
+    if isinstance(op, alembic_ops.DropColumnOp):
+        return f"drop column {table}.{op.column_name} ({row_counts.get(table, 0)} rows)"
+    if (
+        isinstance(op, alembic_ops.AlterColumnOp)
+        and op.modify_type is not None
+        and op.existing_type is not None
+    ):
+        old, new = type_from_sqlalchemy(op.existing_type), type_from_sqlalchemy(op.modify_type)
+        if not is_widening(old, new):
+            return f"narrowing type change {table}.{op.column_name}: {old} -> {new}"
+    return None
+
+
+def _prepare(op: alembic_ops.MigrateOperation) -> None:
+    # A type change PostgreSQL cannot cast implicitly needs USING; an explicit cast is what a
+    # person would write, and it fails loudly (inside the transaction) on values that do not fit.
+    if isinstance(op, alembic_ops.AlterColumnOp) and op.modify_type is not None:
+        target = op.modify_type.compile(dialect=postgresql.dialect())
+        op.kw.setdefault("postgresql_using", f'"{op.column_name}"::{target}')
+
+
+def _phase(op: alembic_ops.MigrateOperation) -> int:
+    if isinstance(op, alembic_ops.DropIndexOp | alembic_ops.DropConstraintOp):
+        return _PHASE_DROP_CONSTRAINTS
+    if isinstance(op, alembic_ops.DropColumnOp):
+        return _PHASE_DROP_COLUMNS
+    if isinstance(op, alembic_ops.DropTableOp):
+        return _PHASE_DROP_TABLES
+    return _PHASE_BUILD
+
+
+def _reflected_drop_order(connection: sa.Connection, tables: list[str]) -> list[str]:
+    """Tables to drop, referencing tables before the tables they reference."""
+    inspector = sa.inspect(connection)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(tables)
+    for name in tables:
+        for fk in inspector.get_foreign_keys(name):
+            if fk["referred_table"] in tables and fk["referred_table"] != name:
+                graph.add_edge(name, fk["referred_table"])
+    return list(nx.lexicographical_topological_sort(graph))
+
+
+def _row_counts(connection: sa.Connection, tables: Iterable[str]) -> dict[str, int]:
+    counts = {}
+    for name in tables:
+        counts[name] = connection.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
+    return counts
+
+
+def compute_plan(
+    connection: sa.Connection,
+    registry: SchemaRegistry,
+    *,
+    previously_managed: Iterable[str] = (),
+) -> MigrationPlan:
+    """Compare ``registry`` with what ``connection`` sees and return the ordered plan.
+
+    Only tables the registry names, or that an earlier migration managed (so dropping them
+    from the registry is a drop), are compared; other tables in the database are left alone.
+    """
+    order = registry.migration_order()
+    managed = set(order) | set(previously_managed)
+    metadata = registry.metadata()
+
+    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        return name in managed if type_ == "table" else True
+
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "include_name": include_name, "target_metadata": metadata},
+    )
+    script = produce_migrations(context, metadata)
+    flat = _flatten(script.upgrade_ops.ops)
+
+    dropped = [t for t, op in flat if isinstance(op, alembic_ops.DropTableOp)]
+    position = {name: i for i, name in enumerate(order)}
+    drop_position = {name: i for i, name in enumerate(_reflected_drop_order(connection, dropped))}
+    lossy_tables = {t for t, op in flat if isinstance(op, alembic_ops.DropTableOp | alembic_ops.DropColumnOp)}
+    row_counts = _row_counts(connection, lossy_tables)
+
+    def sort_key(item: tuple[int, tuple[str, alembic_ops.MigrateOperation]]) -> tuple[int, int, int]:
+        original_index, (table, op) = item
+        phase = _phase(op)
+        if phase == _PHASE_DROP_TABLES:
+            return (phase, drop_position.get(table, 0), original_index)
+        if phase == _PHASE_DROP_CONSTRAINTS:
+            # Dependents lose their constraints before what they point at.
+            return (phase, -position.get(table, -1), original_index)
+        return (phase, position.get(table, len(position)), original_index)
+
+    steps = []
+    for number, (_, (table, op)) in enumerate(sorted(enumerate(flat), key=sort_key), start=1):
+        _prepare(op)
+        owner = registry.get(table).owner if table in registry else None
+        steps.append(
+            MigrationStep(
+                number=number,
+                table=table,
+                kind=_kind(op),
+                sql=render_sql(op),
+                service=owner,
+                data_loss=_data_loss(table, op, row_counts),
+                op=op,
+            )
+        )
+    return MigrationPlan(steps=steps, impact=_impact(registry, steps), managed_tables=sorted(set(order)))
+
+
+def _impact(registry: SchemaRegistry, steps: list[MigrationStep]) -> ImpactReport:
+    tables = sorted({step.table for step in steps})
+    owners = sorted({step.service for step in steps if step.service})
+    dependents: set[str] = set()
+    for table in tables:
+        if table in registry:
+            dependents.update(registry.dependent_services(table))
+    return ImpactReport(
+        affected_tables=tables,
+        owner_services=owners,
+        dependent_services=sorted(dependents - set(owners)),
+        data_loss_risks=[step.data_loss for step in steps if step.data_loss],
+    )

@@ -1,0 +1,107 @@
+"""``aegis events …``: check two schema files, register a version, measure conformance.
+
+Exit codes: 0 success or compatible, 1 incompatible (``check``, ``register``) or a conformance
+disagreement, 2 bad input (unreadable or invalid schema, unknown mode), with the error code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from aegis_shared.errors import AegisError, ValidationError
+from aegis_shared.events.compatibility import CompatibilityMode, check_compatibility, run_conformance
+from aegis_shared.events.registry import DEFAULT_SCHEMAS_DIR, SchemaRegistry
+from aegis_shared.events.registry_store import FileRegistryStore
+
+DEFAULT_REGISTRY = DEFAULT_SCHEMAS_DIR
+DEFAULT_CONFORMANCE = Path("../shared/conformance/confluent-json-schema-compat")
+_MODES = [m.value for m in CompatibilityMode]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _coded_errors(func: F) -> F:
+    """Turn an AegisError into a one-line coded message and exit status 2 (or 1 for VALID_3006)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AegisError as exc:
+            click.echo(f"error [{exc.code}] {exc.message}", err=True)
+            for change in exc.details.get("breaking_changes", []):
+                click.echo(f"  BREAKING {change['kind']} {change['pointer']}", err=True)
+            sys.exit(1 if exc.code == "VALID_3006" else 2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _read_schema(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(
+            "VALID_3012", f"cannot read schema file {path}: {exc}", details={"path": str(path)}
+        ) from exc
+
+
+@click.group(name="events")
+def events() -> None:
+    """Event schemas: compatibility checks, registration, conformance."""
+
+
+@events.command("check")
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--mode", type=click.Choice(_MODES, case_sensitive=False), default="BACKWARD", show_default=True
+)
+@_coded_errors
+def check_command(old: Path, new: Path, mode: str) -> None:
+    """Compare NEW against OLD; exit 1 when incompatible."""
+    result = check_compatibility(_read_schema(old), _read_schema(new), mode)
+    for change in result.changes:
+        label = "BREAKING" if change.breaking else "ok      "
+        click.echo(f"{label} {change.kind} {change.pointer}")
+    click.echo(f"{'compatible' if result.is_compatible else 'incompatible'} under {result.mode.value}")
+    sys.exit(0 if result.is_compatible else 1)
+
+
+@events.command("register")
+@click.argument("subject")
+@click.argument("schema", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--registry",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_REGISTRY,
+    show_default=True,
+    help="Registry root directory.",
+)
+@_coded_errors
+def register_command(subject: str, schema: Path, registry: Path) -> None:
+    """Register SCHEMA as the next version of SUBJECT, if it keeps the subject's mode."""
+    outcome = SchemaRegistry(FileRegistryStore(registry)).register_schema(subject, _read_schema(schema))
+    number = outcome.version.version
+    if outcome.created:
+        click.echo(f"registered {subject} v{number}")
+    else:
+        click.echo(f"{subject} already has this schema as v{number}")
+
+
+@events.command("conformance")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@_coded_errors
+def conformance_command(directory: Path | None) -> None:
+    """Run Confluent's JSON Schema compatibility cases in DIRECTORY and print the agreement."""
+    report = run_conformance(directory or DEFAULT_CONFORMANCE)
+    click.echo(report.summary)
+    for line in report.disagreements:
+        click.echo(f"  disagree: {line}")
+    sys.exit(0 if report.agreed == report.total else 1)

@@ -1,0 +1,33 @@
+"""Structured logging: JSON lines, contextvars context and redaction of secrets and personal data."""
+
+from aegis_shared.logging.redaction import (
+    REDACTED,
+    clear_registered_secrets,
+    mask_text,
+    redact,
+    redact_value,
+    register_secrets,
+)
+from aegis_shared.logging.setup import (
+    CONTEXT_KEYS,
+    bind_context,
+    bound_context,
+    clear_context,
+    configure_logging,
+    get_logger,
+)
+
+__all__ = [
+    "CONTEXT_KEYS",
+    "REDACTED",
+    "bind_context",
+    "bound_context",
+    "clear_context",
+    "clear_registered_secrets",
+    "configure_logging",
+    "get_logger",
+    "mask_text",
+    "redact",
+    "redact_value",
+    "register_secrets",
+]

@@ -1,0 +1,281 @@
+"""The event consumer: at-least-once handling with bounded retries and a dead-letter queue.
+
+For each message, in partition order:
+
+1. decode and validate it (:func:`decode_message`); a message that cannot be read goes straight
+   to the DLQ with its code: retrying cannot fix bytes;
+2. call the handler, retrying with exponential backoff up to ``max_retries`` times;
+3. if it still fails, send it to the DLQ with the error;
+4. commit the offset only now, after success or after the DLQ write was acknowledged.
+
+A crash anywhere before step 4 means the message is delivered again (at-least-once); a message is
+never committed without having been handled or parked in the DLQ (nothing is silently dropped).
+DLQ records keep the ORIGINAL bytes and key, the original headers, and add ``error-code``,
+``error-reason``, ``original-topic``, ``original-partition``, ``original-offset`` and
+``retry-count``.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+
+from aegis_shared.errors import AegisError, ExternalServiceError
+from aegis_shared.events.envelope import Envelope
+from aegis_shared.logging import get_logger
+from aegis_shared.logging.redaction import mask_text
+from aegis_shared.messaging.decoding import decode_message, validators_for
+from aegis_shared.messaging.validation import SchemaSource, SchemaValidators
+
+Handler = Callable[[Envelope], None]
+
+HANDLER_FAILED_CODE = "DP_4004"
+MAX_REASON_LENGTH = 1000
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff: ``initial * multiplier**attempt``, capped at ``maximum`` seconds."""
+
+    initial: float = 0.2
+    multiplier: float = 2.0
+    maximum: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.maximum, self.initial * self.multiplier**attempt)
+
+
+@dataclass(slots=True)
+class ConsumerStats:
+    """What one :meth:`EventConsumer.run` did."""
+
+    handled: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    dlq_codes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def processed(self) -> int:
+        return self.handled + self.dead_lettered
+
+
+class EventConsumer:
+    """Consumes catalogued events from ``topics`` in consumer group ``group_id``."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        group_id: str,
+        topics: Iterable[str],
+        handler: Handler,
+        *,
+        registry: SchemaSource | SchemaValidators,
+        dlq_topic: str,
+        max_retries: int = 3,
+        backoff: Backoff | float = Backoff(),
+        config: Mapping[str, Any] | None = None,
+        poll_timeout: float = 0.5,
+        install_signal_handlers: bool = False,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.topics = list(topics)
+        self.handler = handler
+        self.validators = validators_for(registry)
+        self.dlq_topic = dlq_topic
+        self.max_retries = max_retries
+        self.backoff = backoff if isinstance(backoff, Backoff) else Backoff(initial=backoff)
+        self.poll_timeout = poll_timeout
+        self.install_signal_handlers = install_signal_handlers
+        self._consumer = Consumer(
+            {
+                "auto.offset.reset": "earliest",
+                **(config or {}),
+                "bootstrap.servers": bootstrap,
+                "group.id": group_id,
+                # Offsets are committed by hand, only after handling or the DLQ write.
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+            }
+        )
+        self._dlq = Producer(
+            {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 0}
+        )
+        self._stop = threading.Event()
+        self._subscribed = False
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the current message (thread- and signal-safe)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Leave the group and release the clients."""
+        if self._closed:
+            return
+        self._closed = True
+        self._dlq.flush(10)
+        self._consumer.close()
+
+    def __enter__(self) -> EventConsumer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        _log.info("consumer stopping on signal", signal=signal.Signals(signum).name)
+        self.stop()
+
+    # -- main loop --------------------------------------------------------------------------
+
+    def run(
+        self,
+        stop_event: threading.Event | None = None,
+        *,
+        max_messages: int | None = None,
+        timeout: float | None = None,
+        idle_timeout: float | None = None,
+    ) -> ConsumerStats:
+        """Consume until stopped: ``stop_event`` set, :meth:`stop` (or SIGTERM when
+        ``install_signal_handlers``), ``max_messages`` processed, ``timeout`` seconds elapsed or
+        no message for ``idle_timeout`` seconds. The current message is always finished and
+        committed before returning."""
+        if not self._subscribed:
+            self._consumer.subscribe(self.topics)
+            self._subscribed = True
+        previous: dict[int, Any] = {}
+        if self.install_signal_handlers and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        stats = ConsumerStats()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last_message = time.monotonic()
+        try:
+            while not self._should_stop(stop_event):
+                if max_messages is not None and stats.processed >= max_messages:
+                    break
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                if idle_timeout is not None and now - last_message >= idle_timeout:
+                    break
+                msg = self._consumer.poll(self.poll_timeout)
+                if msg is None:
+                    continue
+                if msg.error() is not None:
+                    self._on_consumer_error(msg.error())
+                    continue
+                last_message = time.monotonic()
+                self._process(msg, stats, stop_event)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return stats
+
+    def _should_stop(self, stop_event: threading.Event | None) -> bool:
+        return self._stop.is_set() or (stop_event is not None and stop_event.is_set())
+
+    @staticmethod
+    def _on_consumer_error(error: KafkaError) -> None:
+        if error.code() == KafkaError._PARTITION_EOF:
+            return
+        if error.fatal():
+            raise ExternalServiceError("EXT_5005", f"fatal consumer error: {error}")
+        _log.warning("consumer error", error=str(error))
+
+    def _process(self, msg: Message, stats: ConsumerStats, stop_event: threading.Event | None) -> None:
+        try:
+            envelope = decode_message(msg.value(), self.validators)
+        except AegisError as exc:
+            self._dead_letter(msg, exc.code, exc.message, retry_count=0)
+            stats.dead_lettered += 1
+            stats.dlq_codes[exc.code] = stats.dlq_codes.get(exc.code, 0) + 1
+            self._commit(msg)
+            return
+        attempt = 0
+        while True:
+            try:
+                self.handler(envelope)
+                break
+            except Exception as exc:
+                if attempt >= self.max_retries:
+                    code = exc.code if isinstance(exc, AegisError) else HANDLER_FAILED_CODE
+                    reason = f"{type(exc).__name__}: {exc}"
+                    self._dead_letter(msg, code, reason, retry_count=attempt)
+                    stats.dead_lettered += 1
+                    stats.dlq_codes[code] = stats.dlq_codes.get(code, 0) + 1
+                    self._commit(msg)
+                    return
+                delay = self.backoff.delay(attempt)
+                _log.warning("handler failed; retrying", event_type=envelope.event_type,
+                             event_id=str(envelope.event_id), attempt=attempt + 1, delay_s=delay,
+                             error=f"{type(exc).__name__}: {exc}")
+                attempt += 1
+                stats.retries += 1
+                if self._wait(delay, stop_event):
+                    # Stopping mid-retry: leave the offset uncommitted so the message is redelivered.
+                    return
+        stats.handled += 1
+        self._commit(msg)
+
+    def _wait(self, delay: float, stop_event: threading.Event | None) -> bool:
+        """Sleep ``delay`` seconds unless asked to stop; True when stopping."""
+        end = time.monotonic() + delay
+        while (left := end - time.monotonic()) > 0:
+            if self._should_stop(stop_event):
+                return True
+            time.sleep(min(left, 0.05))
+        return self._should_stop(stop_event)
+
+    def _commit(self, msg: Message) -> None:
+        try:
+            self._consumer.commit(message=msg, asynchronous=False)
+        except KafkaException as exc:
+            # A failed commit means redelivery (at-least-once), never loss: report and go on.
+            _log.warning("offset commit failed", topic=msg.topic(), partition=msg.partition(),
+                         offset=msg.offset(), error=str(exc))
+
+    def _dead_letter(self, msg: Message, code: str, reason: str, *, retry_count: int) -> None:
+        """Write the original bytes with error headers to the DLQ and wait for the ack.
+
+        If the DLQ write fails we raise: the offset stays uncommitted, the message is not lost.
+        """
+        headers = [
+            *(msg.headers() or []),
+            ("error-code", code.encode()),
+            ("error-reason", mask_text(reason)[:MAX_REASON_LENGTH].encode()),
+            ("original-topic", (msg.topic() or "").encode()),
+            ("original-partition", str(msg.partition()).encode()),
+            ("original-offset", str(msg.offset()).encode()),
+            ("retry-count", str(retry_count).encode()),
+        ]
+        failures: list[KafkaError] = []
+
+        def report(err: KafkaError | None, _m: Message) -> None:
+            if err is not None:
+                failures.append(err)
+
+        self._dlq.produce(
+            self.dlq_topic, value=msg.value(), key=msg.key(), headers=headers, on_delivery=report
+        )
+        remaining = self._dlq.flush(30)
+        if failures or remaining:
+            raise ExternalServiceError(
+                "EXT_5012",
+                f"could not write to DLQ {self.dlq_topic}: {failures[0] if failures else 'timeout'}",
+                details={"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset()},
+            )
+        _log.warning("message sent to DLQ", code=code, topic=msg.topic(), partition=msg.partition(),
+                     offset=msg.offset(), retry_count=retry_count)

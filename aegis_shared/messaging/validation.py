@@ -1,0 +1,152 @@
+"""Schema validation of event ``data``, with compiled validators cached per (type, version).
+
+Compiling a JSON Schema validator costs far more than running it, so each (event type, registry
+version) is compiled once per process. Publishing validates against the latest registered
+version; reading validates against the version the envelope names, with these rules:
+
+* the exact "major.minor" is known → that schema;
+* same major, newer minor than any known → the newest known schema of that major (newer minors
+  only add optional fields, and the schemas have open content models, so old readers read them);
+* unknown major → VALID_3008, unknown event type → VALID_3007.
+
+Valid data is checked by ``jsonschema-rs`` (compiled Rust, about a microsecond per event) when it
+is installed; only invalid data goes through the pure-Python ``jsonschema`` as well, to report the
+best-matching error with its JSON pointer. Both treat ``format`` as an annotation, so they agree.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+
+from aegis_shared.errors import AegisError, ValidationError
+
+try:  # Rust validator: ~100x faster than jsonschema on the success path that publishing takes.
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - still correct, only slower
+    jsonschema_rs = None
+from aegis_shared.events.catalogue import schema_event_version
+from aegis_shared.events.envelope import parse_event_version
+
+
+class SchemaSource(Protocol):
+    """What validation needs from a schema registry: its versions and their schemas."""
+
+    def versions(self, subject: str) -> Sequence[int]: ...
+
+    def get(self, subject: str, version: int | str = "latest") -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSchema:
+    event_type: str
+    registry_version: int
+    event_version: str
+    major: int
+    minor: int
+    validator: Validator
+    fast: Any = None  # jsonschema_rs validator, when available
+
+
+def _schema_mapping(obj: Any) -> Mapping[str, Any]:
+    """Registries may return the schema itself or a record holding it in ``.schema``."""
+    if isinstance(obj, Mapping):
+        return obj
+    schema = getattr(obj, "schema", None)
+    if isinstance(schema, Mapping):
+        return schema
+    raise TypeError(f"registry returned {type(obj).__name__}, not a schema mapping")
+
+
+class SchemaValidators:
+    """Compiled, cached validators over a :class:`SchemaSource`. Thread-safe."""
+
+    def __init__(self, registry: SchemaSource) -> None:
+        self.registry = registry
+        self._lock = threading.Lock()
+        self._by_type: dict[str, tuple[CompiledSchema, ...]] = {}
+
+    def refresh(self) -> None:
+        """Forget cached schemas so newly registered versions are picked up."""
+        with self._lock:
+            self._by_type.clear()
+
+    def _compiled(self, event_type: str) -> tuple[CompiledSchema, ...]:
+        cached = self._by_type.get(event_type)
+        if cached is not None:
+            return cached
+        try:
+            versions = list(self.registry.versions(event_type))
+        except (AegisError, KeyError, LookupError):
+            versions = []
+        if not versions:
+            raise ValidationError("VALID_3007", f"no schema registered for event type {event_type!r}",
+                                  details={"event_type": event_type})
+        compiled = []
+        for number in sorted(versions):
+            schema = _schema_mapping(self.registry.get(event_type, number))
+            event_version = schema_event_version(schema, number)
+            major, minor = parse_event_version(event_version)
+            cls = validator_for(schema, default=Draft202012Validator)
+            fast = None
+            if jsonschema_rs is not None:
+                fast = jsonschema_rs.validator_for(dict(schema), validate_formats=False)
+            compiled.append(
+                CompiledSchema(event_type, number, event_version, major, minor, cls(schema), fast)
+            )
+        result = tuple(compiled)
+        with self._lock:
+            self._by_type[event_type] = result
+        return result
+
+    def latest(self, event_type: str) -> CompiledSchema:
+        """The newest registered schema: what producers write."""
+        return self._compiled(event_type)[-1]
+
+    def for_version(self, event_type: str, event_version: str) -> CompiledSchema:
+        """The schema a reader uses for an envelope of ``event_version`` (rules in the module doc)."""
+        major, minor = parse_event_version(event_version)
+        same_major = [c for c in self._compiled(event_type) if c.major == major]
+        if not same_major:
+            known = sorted({c.event_version for c in self._compiled(event_type)})
+            raise ValidationError("VALID_3008",
+                                  f"{event_type} {event_version}: major {major} is not supported",
+                                  details={"event_type": event_type, "event_version": event_version,
+                                           "known_versions": known})
+        exact = [c for c in same_major if c.minor == minor]
+        if exact:
+            return exact[-1]
+        older = [c for c in same_major if c.minor < minor]
+        # A minor older than every known one is still readable by the oldest schema of the major.
+        return max(older, key=lambda c: c.minor) if older else min(same_major, key=lambda c: c.minor)
+
+    @staticmethod
+    def validate(compiled: CompiledSchema, data: Any) -> None:
+        """Raise VALID_3005 naming the failing JSON pointer (under ``/data``) if ``data`` is invalid."""
+        if compiled.fast is not None and compiled.fast.is_valid(data):
+            return
+        errors = compiled.validator.iter_errors(data)
+        first = next(errors, None)
+        if first is None:
+            return
+        error = best_match([first, *errors])
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required" and isinstance(error.instance, Mapping):
+            # Point at the missing member itself, not at the object that lacks it.
+            path += [name for name in error.validator_value if name not in error.instance][:1]
+        pointer = "/data" + "".join(f"/{p}" for p in path)
+        schema_pointer = "/" + "/".join(str(p) for p in error.absolute_schema_path)
+        raise ValidationError(
+            "VALID_3005",
+            f"{compiled.event_type} {compiled.event_version} data invalid at {pointer}: {error.message}",
+            details={"event_type": compiled.event_type, "event_version": compiled.event_version,
+                     "pointer": pointer, "schema_pointer": schema_pointer,
+                     "reason": error.message[:500]},
+        )

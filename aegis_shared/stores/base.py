@@ -1,0 +1,194 @@
+"""The serving-store contract: the document every store holds and the interfaces over them.
+
+PostgreSQL is the source of truth; the vector, graph and search stores are projections of it.
+Calling code (sync assets, consistency checks) sees only these protocols and never learns which
+adapter (production or embedded) the settings selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+from typing import Any, Protocol, runtime_checkable
+
+from aegis_shared.errors import ValidationError
+
+# Longest policy id any adapter accepts; Milvus needs a VARCHAR bound and the others follow it
+# so a document valid for one store is valid for all.
+MAX_POLICY_ID_LENGTH = 256
+MAX_CONTENT_HASH_LENGTH = 128
+
+_TUPLE_FIELDS = ("region_codes", "target_groups", "industries")
+_OPTIONAL_TEXT_FIELDS = ("summary", "organization", "executing_organization", "category", "url")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDocument:
+    """One policy as the serving stores see it; built from a ``policies`` row.
+
+    Validated on construction so a bad row fails before any store is touched (VALID_3001 /
+    VALID_3002 / VALID_3004). Lists are accepted for the tuple fields and frozen into tuples.
+    """
+
+    policy_id: str
+    content_hash: str
+    title: str
+    summary: str | None = None
+    organization: str | None = None
+    executing_organization: str | None = None
+    category: str | None = None
+    region_codes: tuple[str, ...] = ()
+    target_groups: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    url: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    status: str = "active"
+
+    def __post_init__(self) -> None:
+        for name, limit in (("policy_id", MAX_POLICY_ID_LENGTH), ("content_hash", MAX_CONTENT_HASH_LENGTH)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError("VALID_3002", f"PolicyDocument.{name} must be a non-empty string",
+                                      details={"field": name, "policy_id": _safe_id(self)})
+            if len(value) > limit:
+                raise ValidationError("VALID_3004", f"PolicyDocument.{name} exceeds {limit} characters",
+                                      details={"field": name, "length": len(value)})
+        if not isinstance(self.title, str):
+            raise ValidationError("VALID_3001", "PolicyDocument.title must be a string",
+                                  details={"field": "title", "policy_id": self.policy_id})
+        if not isinstance(self.status, str) or not self.status:
+            raise ValidationError("VALID_3001", "PolicyDocument.status must be a non-empty string",
+                                  details={"field": "status", "policy_id": self.policy_id})
+        for name in _OPTIONAL_TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValidationError("VALID_3001", f"PolicyDocument.{name} must be a string or None",
+                                      details={"field": name, "policy_id": self.policy_id})
+        for name in ("period_start", "period_end"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, date):
+                raise ValidationError("VALID_3001", f"PolicyDocument.{name} must be a date or None",
+                                      details={"field": name, "policy_id": self.policy_id})
+        for name in _TUPLE_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Sequence):
+                raise ValidationError("VALID_3001", f"PolicyDocument.{name} must be a sequence of strings",
+                                      details={"field": name, "policy_id": self.policy_id})
+            if not all(isinstance(item, str) and item for item in value):
+                raise ValidationError("VALID_3001", f"PolicyDocument.{name} must hold non-empty strings",
+                                      details={"field": name, "policy_id": self.policy_id})
+            # Frozen dataclass: the one sanctioned way to normalise a field after validation.
+            object.__setattr__(self, name, tuple(dict.fromkeys(value)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping of every field (tuples stay tuples, dates stay dates)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _safe_id(doc: object) -> object:
+    value = getattr(doc, "policy_id", None)
+    return value if isinstance(value, str) else repr(value)[:64]
+
+
+def unique_by_id(docs: Sequence[PolicyDocument]) -> list[PolicyDocument]:
+    """Drop earlier duplicates of a policy id (the last version wins), keeping first-seen order.
+
+    Upserts must be idempotent even if a batch names a policy twice; every adapter writes the
+    deduplicated list so one batch never holds two versions of one id.
+    """
+    latest: dict[str, PolicyDocument] = {}
+    for doc in docs:
+        if not isinstance(doc, PolicyDocument):
+            raise ValidationError("VALID_3001", "stores accept only PolicyDocument instances",
+                                  details={"type": type(doc).__name__})
+        latest[doc.policy_id] = doc
+    return list(latest.values())
+
+
+def validate_ids(policy_ids: Sequence[str]) -> list[str]:
+    """Check a delete request's ids up front and drop repeats (VALID_3001 on a bad id)."""
+    if isinstance(policy_ids, str):
+        raise ValidationError("VALID_3001", "policy_ids must be a sequence of ids, not one string")
+    for policy_id in policy_ids:
+        if not isinstance(policy_id, str) or not policy_id:
+            raise ValidationError("VALID_3001", "every policy id must be a non-empty string",
+                                  details={"policy_id": repr(policy_id)[:64]})
+    return list(dict.fromkeys(policy_ids))
+
+
+@runtime_checkable
+class PolicyStore(Protocol):
+    """What every serving store offers the sync and consistency layers."""
+
+    name: str
+    """Logical store: ``"vectors"``, ``"graph"`` or ``"search"`` (the ``store_sync_state.store`` key)."""
+    backend: str
+    """The engine behind it, e.g. ``"milvus-lite"``, ``"falkordb"``, ``"tantivy"``."""
+
+    def ensure_schema(self) -> None:
+        """Create the collection/index/constraints if missing; safe to call repeatedly."""
+        ...
+
+    def upsert(self, docs: Sequence[PolicyDocument]) -> int:
+        """Write documents (batched inside); idempotent. Returns how many distinct ids were written."""
+        ...
+
+    def delete(self, policy_ids: Sequence[str]) -> int:
+        """Remove documents by id. Returns how many of them were present."""
+        ...
+
+    def fingerprints(self) -> dict[str, str]:
+        """``policy_id -> content_hash`` of everything stored, paged so it scales to 100k+."""
+        ...
+
+    def count(self) -> int:
+        """Number of policies stored."""
+        ...
+
+    def ping(self) -> None:
+        """Raise the store's coded ExternalServiceError if the backend is unreachable."""
+        ...
+
+    def close(self) -> None:
+        """Release connections, writers and locks."""
+        ...
+
+
+@runtime_checkable
+class VectorStore(PolicyStore, Protocol):
+    """Embeddings of each policy (title + summary) for semantic recommendation."""
+
+    @property
+    def model_id(self) -> str:
+        """The embedding model whose vectors this store holds."""
+        ...
+
+    def search(
+        self, text: str, k: int = 10, filter: Mapping[str, str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Nearest policies to ``text``; ``filter`` keys: ``status``, ``region_code``."""
+        ...
+
+
+@runtime_checkable
+class GraphStore(PolicyStore, Protocol):
+    """The policy knowledge graph: organisations, regions, industries, categories, targets."""
+
+    def related(self, policy_id: str) -> dict[str, Any] | None:
+        """The policy's properties and its neighbours by relationship, or None if absent."""
+        ...
+
+    def similar(self, policy_id: str, k: int = 10) -> list[tuple[str, int]]:
+        """Other policies sharing the most neighbours with ``policy_id``."""
+        ...
+
+
+@runtime_checkable
+class SearchStore(PolicyStore, Protocol):
+    """Full-text index over title, summary, organisation and category (Korean-aware)."""
+
+    def search(self, query: str, k: int = 10) -> list[tuple[str, float]]:
+        """Best-matching policy ids with their relevance scores, best first."""
+        ...

@@ -1,0 +1,57 @@
+"""Production graph adapter: Neo4j through the official ``neo4j`` driver.
+
+Runs the same Cypher as the FalkorDB adapter (see :mod:`cypher_graph`); only the schema DDL
+differs: Neo4j gets named uniqueness constraints with ``IF NOT EXISTS``, which FalkorDB lacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neo4j import GraphDatabase, RoutingControl
+
+from aegis_shared.config import Settings
+from aegis_shared.stores.cypher_graph import NODE_KEYS, CypherGraphStore
+
+
+class Neo4jGraphStore(CypherGraphStore):
+    """Graph store on Neo4j (``settings.neo4j_uri/user/password/database``)."""
+
+    backend = "neo4j"
+
+    def __init__(self, uri: str, user: str, password: str, database: str) -> None:
+        self._driver = GraphDatabase.driver(uri, auth=(user, password), connection_timeout=5.0)
+        self._database = database
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Neo4jGraphStore:
+        if not settings.neo4j_uri:
+            from aegis_shared.errors import SystemError_
+
+            raise SystemError_("SYS_7003", "AEGIS_NEO4J_URI is not set")
+        return cls(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password.get_secret_value(),
+                   settings.neo4j_database)
+
+    @property
+    def raw(self) -> Any:
+        """The ``neo4j.Driver``."""
+        return self._driver
+
+    def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        result = self._driver.execute_query(
+            cypher, parameters_=params or {}, database_=self._database, routing_=RoutingControl.WRITE
+        )
+        return [list(record.values()) for record in result.records]
+
+    def _create_schema(self) -> None:
+        for label, prop in NODE_KEYS:
+            self._run(
+                f"CREATE CONSTRAINT aegis_{label.lower()}_{prop} IF NOT EXISTS "
+                f"FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
+            )
+
+    def _ping(self) -> None:
+        self._driver.verify_connectivity()
+
+    def _close(self) -> None:
+        self._driver.close()

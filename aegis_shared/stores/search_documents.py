@@ -1,0 +1,32 @@
+"""The search-index document, shared by the tantivy and Elasticsearch adapters.
+
+Both index exactly these fields, so what CI proves about the tantivy mapping holds for the
+Elasticsearch one. ``policy_id`` and ``content_hash`` are exact (keyword/raw) fields so delete by
+id and the fingerprint scan never depend on an analyzer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aegis_shared.stores.base import PolicyDocument
+
+# Analysed text fields searched by a free-text query, with their relevance boosts.
+TEXT_FIELDS: dict[str, float] = {"title": 3.0, "summary": 1.0, "organization": 1.5, "category": 1.5}
+# Exact-match fields (ids, hashes, codes): never analysed.
+KEYWORD_FIELDS: tuple[str, ...] = ("policy_id", "content_hash", "region_codes", "status")
+
+
+def search_fields(doc: PolicyDocument) -> dict[str, Any]:
+    """The indexed document; organisation covers both the issuing and the executing body."""
+    organizations = [name for name in (doc.organization, doc.executing_organization) if name]
+    return {
+        "policy_id": doc.policy_id,
+        "content_hash": doc.content_hash,
+        "title": doc.title,
+        "summary": doc.summary or "",
+        "organization": " ".join(dict.fromkeys(organizations)),
+        "category": doc.category or "",
+        "region_codes": list(doc.region_codes),
+        "status": doc.status,
+    }

@@ -1,0 +1,100 @@
+"""``aegis schema`` commands, run through click's runner against real files and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+from click.testing import CliRunner
+
+from aegis_shared.database import SchemaRegistry
+from aegis_shared.database.cli import schema
+from tests.aegis_shared.database.conftest import WriteTable
+from tests.aegis_shared.database.schema_builders import ref, table
+from tests.aegis_shared.database.test_schema_docs import parse_er_diagram
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(schema, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_validate_order_cycles_on_the_real_registry() -> None:
+    code, out, _ = _run("validate")
+    assert code == 0 and out.strip() == "OK: 10 tables valid"
+    code, out, _ = _run("order")
+    assert code == 0 and out.split() == SchemaRegistry.load().migration_order()
+    code, out, _ = _run("cycles")
+    assert (code, out.strip()) == (0, "no cycles")
+
+
+def test_validate_reports_every_problem_with_file_and_line(tmp_path: Path, write_table: WriteTable) -> None:
+    d = tmp_path / "bad"
+    write_table(
+        d, "a", "name: a\nowner: s\nversion: 1\ncolumns:\n  - {name: id, type: TEXT, primary_key: true}\n"
+    )
+    write_table(d, "b", table("b", {"name": "x_id", "type": "TEXT"}, references=[ref("x", "x_id")]))
+    code, _, err = _run("validate", "--dir", str(d))
+    assert code == 1
+    assert err.startswith("[VALID_3012] 1 schema problem(s):")
+    assert f"{d / 'a.yaml'}:3 [version]: Input should be a valid string" in err
+    (d / "a.yaml").unlink()
+    code, _, err = _run("validate", "--dir", str(d))
+    assert code == 1 and "[DB_4010]" in err and "table 'x' does not exist" in err
+
+
+def test_cycles_exit_non_zero(tmp_path: Path, write_table: WriteTable) -> None:
+    d = tmp_path / "cyc"
+    write_table(d, "a", table("a", {"name": "b_id", "type": "TEXT"}, references=[ref("b", "b_id")]))
+    write_table(d, "b", table("b", {"name": "a_id", "type": "TEXT"}, references=[ref("a", "a_id")]))
+    code, out, _ = _run("cycles", "--dir", str(d))
+    assert (code, out.strip()) == (1, "a -> b -> a")
+    code, _, err = _run("order", "--dir", str(d))
+    assert code == 1 and "reference cycle: a -> b -> a" in err
+
+
+def test_docs_and_erd(tmp_path: Path) -> None:
+    code, out, _ = _run("erd")
+    entities, relations = parse_er_diagram(out)
+    assert code == 0 and len(entities) == 10 and len(relations) == 8
+    code, out, _ = _run("docs", "--output", str(tmp_path / "schema.md"))
+    text = (tmp_path / "schema.md").read_text(encoding="utf-8")
+    assert code == 0 and "## applications" in text and "`reviewed_by` → `users.id`" in text
+
+
+def test_migrate_dry_run_then_apply_then_impact(fresh_engine: sa.Engine, seed_dir: Path) -> None:
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    code, out, _ = _run("migrate", "--dry-run", "--database-url", url, "--dir", str(seed_dir))
+    assert code == 0 and "CREATE TABLE applications" in out and "-- step 1:" in out
+    assert set(sa.inspect(fresh_engine).get_table_names()) == {"schema_migrations"}
+    code, out, _ = _run("migrate", "--database-url", url, "--dir", str(seed_dir), "--actor", "ci")
+    assert code == 0 and out.startswith("Applied ")
+    code, out, _ = _run("migrate", "--database-url", url, "--dir", str(seed_dir))
+    assert (code, out.strip()) == (0, "Database is up to date.")
+
+    path = seed_dir / "users.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["columns"] = [c for c in data["columns"] if c["name"] != "phone"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    code, out, _ = _run("impact", "--database-url", url, "--dir", str(seed_dir), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["impact"]["data_loss_risks"] == ["drop column users.phone (0 rows)"]
+    assert "application-service" in report["impact"]["dependent_services"]
+    code, _, err = _run("migrate", "--database-url", url, "--dir", str(seed_dir))
+    assert code == 1 and err.startswith("[DB_4008]")
+    code, out, _ = _run("migrate", "--database-url", url, "--dir", str(seed_dir), "--allow-data-loss")
+    assert code == 0 and out.startswith("Applied 1 steps")
+
+
+def test_impact_between_two_registry_directories(
+    fresh_engine: sa.Engine, seed_dir: Path, tmp_path: Path
+) -> None:
+    old_dir = tmp_path / "old"
+    SchemaRegistry.load(seed_dir).save(old_dir)
+    (seed_dir / "notifications.yaml").unlink()
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    code, out, _ = _run("impact", "--database-url", url, "--dir", str(seed_dir), "--from", str(old_dir))
+    assert code == 0
+    assert "Affected tables: notifications" in out and "drop table notifications (0 rows)" in out

@@ -1,0 +1,137 @@
+"""EventPublisher against the real local broker: delivery, headers, ordering and coded failures."""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+
+import pytest
+
+from aegis_shared.errors import AegisError
+from aegis_shared.events import BundledSchemas, ensure_topics
+from aegis_shared.messaging import DEFAULT_PRODUCER_CONFIG, EventPublisher, OutgoingEvent
+from tests.aegis_shared.messaging.kafka_helpers import read_all, unique_settings
+
+
+def _deleted(i: int) -> dict:
+    return {"policyId": f"bizinfo:{i}", "reason": "expired"}
+
+
+@pytest.fixture(scope="module")
+def registry() -> BundledSchemas:
+    return BundledSchemas()
+
+
+def test_producer_config_is_reliable_and_batched() -> None:
+    assert DEFAULT_PRODUCER_CONFIG["enable.idempotence"] is True
+    assert DEFAULT_PRODUCER_CONFIG["acks"] == "all"
+    assert DEFAULT_PRODUCER_CONFIG["compression.type"] in {"lz4", "zstd"}
+    assert 5 <= DEFAULT_PRODUCER_CONFIG["linger.ms"] <= 20
+
+
+def test_publish_many_delivers_every_event_with_headers_and_key_order(
+    kafka_bootstrap: str, registry: BundledSchemas
+) -> None:
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    events = [
+        OutgoingEvent("PolicyDeleted", _deleted(i), key=f"k{i % 3}", correlation_id="req-7")
+        for i in range(30)
+    ]
+    with EventPublisher(kafka_bootstrap, registry, settings=settings, source="test-svc") as publisher:
+        envelopes = publisher.publish_many(events)
+    assert len(envelopes) == 30
+
+    messages = read_all(kafka_bootstrap, settings.topic("policy"), 30)
+    assert len(messages) == 30  # nothing lost, nothing duplicated
+    by_id = {str(e.event_id): e for e in envelopes}
+    partitions_by_key: dict[bytes, set[int]] = {}
+    order_by_key: dict[bytes, list[str]] = {}
+    for msg in messages:
+        headers = {k: v.decode() for k, v in msg.headers()}
+        body = json.loads(msg.value())
+        assert headers == {
+            "event-type": "PolicyDeleted",
+            "event-version": "1.0",
+            "correlation-id": "req-7",
+            "event-id": body["eventId"],
+        }
+        assert body["source"] == "test-svc" and body["eventId"] in by_id
+        partitions_by_key.setdefault(msg.key(), set()).add(msg.partition())
+        order_by_key.setdefault(msg.key(), []).append(body["data"]["policyId"])
+    # One key, one partition, publication order kept.
+    assert all(len(p) == 1 for p in partitions_by_key.values())
+    for key, ids in order_by_key.items():
+        assert ids == [f"bizinfo:{i}" for i in range(30) if f"k{i % 3}".encode() == key]
+
+
+def test_publish_is_asynchronous_and_flush_confirms(kafka_bootstrap: str, registry: BundledSchemas) -> None:
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["system"])
+    publisher = EventPublisher(kafka_bootstrap, registry, settings=settings)
+    envelope = publisher.publish(
+        "DataSyncCompleted",
+        {"store": "milvus", "upserted": 1, "deleted": 0, "total": 1, "duration_ms": 3},
+        key="milvus",
+        causation_id="parent-1",
+    )
+    assert envelope.correlation_id == str(envelope.event_id)  # a new chain starts at this event
+    publisher.close()
+    (msg,) = read_all(kafka_bootstrap, settings.topic("system"), 1)
+    assert json.loads(msg.value())["causationId"] == "parent-1"
+    with pytest.raises(AegisError):
+        publisher.publish("PolicyDeleted", _deleted(1), key="x")
+
+
+def test_one_invalid_event_in_a_batch_produces_nothing(
+    kafka_bootstrap: str, registry: BundledSchemas
+) -> None:
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    events = [OutgoingEvent("PolicyDeleted", _deleted(i), key="k") for i in range(5)]
+    events.insert(3, OutgoingEvent("PolicyDeleted", {"policyId": "p", "reason": 42}, key="k"))
+    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher:
+        with pytest.raises(AegisError) as caught:
+            publisher.publish_many(events)
+        assert caught.value.code == "VALID_3005"
+        assert caught.value.details["pointer"] == "/data/reason"
+        with pytest.raises(AegisError) as caught:
+            publisher.publish("PolicyExploded", {}, key="k")
+        assert caught.value.code == "VALID_3007"
+    assert read_all(kafka_bootstrap, settings.topic("policy"), 0, timeout=3) == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_failed_delivery_raises_ext_5012_listing_the_events(registry: BundledSchemas) -> None:
+    # A broker that is not there: librdkafka gives up after message.timeout.ms, for real.
+    publisher = EventPublisher(
+        f"127.0.0.1:{_closed_port()}",
+        registry,
+        settings=unique_settings(),
+        config={"message.timeout.ms": 1500},
+    )
+    events = [OutgoingEvent("PolicyDeleted", _deleted(i), key="k") for i in range(3)]
+    with pytest.raises(AegisError) as caught:
+        publisher.publish_many(events, timeout=10)
+    assert caught.value.code == "EXT_5012"
+    failures = caught.value.details["failures"]
+    assert len(failures) == 3 and all(f["event_type"] == "PolicyDeleted" for f in failures)
+    assert len({uuid.UUID(f["event_id"]) for f in failures}) == 3  # each failed event is named
+    publisher.close(timeout=1)  # the failures were reported once; nothing is left queued
+
+
+def test_oversize_event_is_refused_with_a_code(kafka_bootstrap: str, registry: BundledSchemas) -> None:
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    with EventPublisher(
+        kafka_bootstrap, registry, settings=settings, config={"message.max.bytes": 2000}
+    ) as publisher:
+        with pytest.raises(AegisError) as caught:
+            publisher.publish("PolicyDeleted", {"policyId": "p", "reason": "x" * 5000}, key="k")
+        assert caught.value.code == "EXT_5012"

@@ -1,0 +1,149 @@
+"""Search store specifics on a real tantivy index: Korean n-grams, shared writer, outages."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aegis_shared.config import Settings
+from aegis_shared.errors import ExternalServiceError, ValidationError
+from aegis_shared.stores import ElasticsearchSearchStore, TantivySearchStore, open_search_store
+from aegis_shared.stores.elasticsearch_search import INDEX_MAPPINGS, INDEX_SETTINGS
+from aegis_shared.stores.search_documents import KEYWORD_FIELDS, TEXT_FIELDS, search_fields
+from aegis_shared.stores.tantivy_search import ngram_analyzer
+
+from .conftest import make_doc
+
+CORPUS = [
+    make_doc(
+        "startup", title="청년창업지원사업 모집 공고", summary="예비창업자 사업화 자금", category="창업"
+    ),
+    make_doc(
+        "loan",
+        title="소상공인 정책자금 융자",
+        summary="운전자금과 시설자금을 저리로 빌려줍니다.",
+        organization="소상공인시장진흥공단",
+        executing_organization=None,
+        category="금융",
+    ),
+    make_doc(
+        "export",
+        title="Global Export Voucher 수출바우처",
+        summary="해외 마케팅 비용 지원",
+        organization="KOTRA",
+        executing_organization=None,
+        category="수출",
+    ),
+]
+
+
+@pytest.fixture()
+def indexed(search: Any) -> Any:
+    search.upsert(CORPUS)
+    return search
+
+
+def _ids(hits: list[tuple[str, float]]) -> list[str]:
+    return [policy_id for policy_id, _ in hits]
+
+
+def test_two_syllable_korean_word_is_found_inside_a_compound(indexed: Any) -> None:
+    # "창업" appears only inside "청년창업지원사업": a whitespace tokenizer would miss it.
+    assert _ids(indexed.search("창업"))[0] == "startup"
+    assert _ids(indexed.search("융자")) == ["loan"]
+    assert _ids(indexed.search("바우처")) == ["export"]
+
+
+def test_organization_and_multi_word_queries(indexed: Any) -> None:
+    assert _ids(indexed.search("진흥공단")) == ["loan"]
+    assert _ids(indexed.search("정책자금 수출"))[:2] in (["loan", "export"], ["export", "loan"])
+
+
+def test_latin_text_is_case_insensitive(indexed: Any) -> None:
+    assert _ids(indexed.search("export")) == ["export"]
+    assert _ids(indexed.search("KOTRA")) == ["export"]
+
+
+def test_changed_document_is_searched_by_its_new_text(indexed: Any) -> None:
+    indexed.upsert([make_doc("loan", "h2", title="스마트공장 구축 지원")])
+    assert _ids(indexed.search("융자")) == []
+    assert _ids(indexed.search("스마트공장")) == ["loan"]
+    assert indexed.count() == 3
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "title:(", "AND OR NOT", "*", "창업 )"])
+def test_hostile_or_malformed_queries_never_raise(indexed: Any, query: str) -> None:
+    assert isinstance(indexed.search(query), list)
+
+
+def test_blank_query_returns_nothing_and_non_text_is_refused(indexed: Any) -> None:
+    assert indexed.search("   ") == []
+    with pytest.raises(ValidationError):
+        indexed.search(None)  # type: ignore[arg-type]
+
+
+def test_analyzer_emits_two_and_three_character_grams() -> None:
+    tokens = ngram_analyzer().analyze("창업지원")
+    assert {"창업", "업지", "지원", "창업지", "업지원"} <= set(tokens)
+
+
+def test_two_stores_on_one_path_share_the_single_writer(tmp_path: Path) -> None:
+    first = TantivySearchStore(tmp_path / "idx")
+    second = TantivySearchStore(tmp_path / "idx")  # would hit LockBusy without the shared writer
+    first.upsert([make_doc("p1")])
+    second.upsert([make_doc("p2")])
+    assert first.fingerprints() == second.fingerprints() == {"p1": "h1", "p2": "h1"}
+    first.close()
+    second.upsert([make_doc("p3")])  # still usable: the writer lives until the last close
+    second.close()
+    reopened = TantivySearchStore(tmp_path / "idx")  # lock released, data persisted
+    assert reopened.count() == 3
+    reopened.close()
+
+
+def test_closed_store_reports_the_search_code(tmp_path: Path) -> None:
+    store = TantivySearchStore(tmp_path / "idx")
+    store.close()
+    with pytest.raises(ExternalServiceError) as info:
+        store.ping()
+    assert info.value.code == "EXT_5007"
+
+
+def test_unusable_index_path_raises_the_search_code(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ExternalServiceError) as info:
+        open_search_store(Settings(search_path=blocker, elasticsearch_url=None))
+    assert info.value.code == "EXT_5007"
+    assert info.value.details["backend"] == "tantivy"
+    assert info.value.__cause__ is not None
+
+
+def test_tantivy_and_elasticsearch_index_the_same_fields() -> None:
+    fields = search_fields(make_doc("p1"))
+    assert set(fields) == set(TEXT_FIELDS) | set(KEYWORD_FIELDS)
+    assert set(INDEX_MAPPINGS["properties"]) == set(fields)
+    for name in TEXT_FIELDS:
+        assert INDEX_MAPPINGS["properties"][name]["analyzer"] == "ko"
+        assert INDEX_MAPPINGS["properties"][name]["fields"]["keyword"]["type"] == "keyword"
+    assert INDEX_SETTINGS["analysis"]["tokenizer"]["ko_nori"]["type"] == "nori_tokenizer"
+    assert INDEX_MAPPINGS["properties"]["policy_id"] == {"type": "keyword"}
+
+
+def test_unreachable_elasticsearch_raises_the_search_code() -> None:
+    # The real client against a closed port: exercises the production adapter's error path.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(elasticsearch_url=f"http://127.0.0.1:{port}")
+    store = open_search_store(settings)
+    assert isinstance(store, ElasticsearchSearchStore)
+    for call in (store.ping, store.count, lambda: store.upsert([make_doc("p1")])):
+        with pytest.raises(ExternalServiceError) as info:
+            call()
+        assert info.value.code == "EXT_5007"
+        assert info.value.details["backend"] == "elasticsearch"
+    store.close()
