@@ -100,6 +100,8 @@ def run(day: str | None = None) -> RunSummary:
     with ReplayServer(port=0) as server:
         resources = default_resources()
         base = server.base_url
+        # The replay server accepts any key; real keys stay in AEGIS_* settings for the real APIs.
         resources["sources"] = SourcesResource(bizinfo_base_url=base, data_portal_base_url=base, rss_base_url=base,
-                                               web_base_url=base)
+                                               web_base_url=base, bizinfo_api_key="offline-replay",
+                                               data_portal_service_key="offline-replay")
         return materialize_day(day or today(), resources, instance=dg.DagsterInstance.get())

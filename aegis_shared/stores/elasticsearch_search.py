@@ -108,8 +108,10 @@ class ElasticsearchSearchStore:
         with backend_errors(self.name, self.backend, "fingerprints"):
             return {
                 hit["_id"]: hit["_source"]["content_hash"]
-                for hit in helpers.scan(self._client, index=self.index, query={"query": {"match_all": {}}},
-                                        _source=["content_hash"], size=5_000)
+                for hit in helpers.scan(
+                    self._client, index=self.index, size=5_000,
+                    query={"query": {"match_all": {}}, "_source": ["content_hash"]},
+                )
             }
 
     def count(self) -> int:

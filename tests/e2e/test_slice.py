@@ -18,6 +18,7 @@ from aegis_orchestration.sources.replay import ReplayServer
 from aegis_shared.config import Settings
 
 DAY = "2026-11-20"
+OFFLINE_KEY = "offline-replay-key"
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def resources(settings: Settings, replay: ReplayServer) -> dict[str, object]:
     resources = default_resources()
     base = replay.base_url
     resources["sources"] = SourcesResource(bizinfo_base_url=base, data_portal_base_url=base, rss_base_url=base,
-                                           web_base_url=base, retry_initial_wait=0.01, retry_max_wait=0.05,
+                                           web_base_url=base, bizinfo_api_key=OFFLINE_KEY,
+                                           data_portal_service_key=OFFLINE_KEY, retry_initial_wait=0.01, retry_max_wait=0.05,
                                            retry_jitter=0.0, requests_per_second=1000)
     return resources
 

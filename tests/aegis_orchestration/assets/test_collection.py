@@ -14,27 +14,11 @@ from aegis_orchestration.resources.sources import SourcesResource
 from aegis_orchestration.sources.breaker import reset_breakers
 from aegis_orchestration.sources.replay import ReplayServer
 from aegis_shared.config import Settings
-from aegis_shared.events.registry import SchemaRegistry
-from aegis_shared.messaging import EventPublisher
 
 KEY = "test+key/==한"
 DAYS = ("2026-03-01", "2026-03-02", "2026-03-03")
 SOURCES = ("bizinfo", "kstartup", "mss", "rss", "web")
 EXPECTED = {"bizinfo": (90, 88), "kstartup": (80, 79), "mss": (60, 60), "rss": (50, 50), "web": (40, 39)}
-
-
-class Kafka(KafkaResource):
-    """The real KafkaResource; fills in the publisher factory until KafkaResource.publisher() works.
-
-    TODO(lead): drop this once ``EventPublisher.from_settings`` exists (KafkaResource calls it).
-    """
-
-    def publisher(self) -> EventPublisher:
-        try:
-            return super().publisher()
-        except AttributeError:
-            settings = self.settings()
-            return EventPublisher(settings.kafka_bootstrap, SchemaRegistry(), settings=settings)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +62,7 @@ def materialize(replay: ReplayServer, day: str, source: str, **overrides: object
         partition_key=dg.MultiPartitionKey({"date": day, "source": source}),
         resources={
             "postgres": PostgresResource(),
-            "kafka": Kafka(),
+            "kafka": KafkaResource(),
             "sources": sources_resource(replay, **overrides),
         },
         raise_on_error=False,

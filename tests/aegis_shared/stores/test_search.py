@@ -147,3 +147,21 @@ def test_unreachable_elasticsearch_raises_the_search_code() -> None:
         assert info.value.code == "EXT_5007"
         assert info.value.details["backend"] == "elasticsearch"
     store.close()
+
+
+def test_an_index_with_a_foreign_schema_is_refused_not_overwritten(tmp_path: Path) -> None:
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("other", stored=True)
+    (tmp_path / "idx").mkdir()
+    foreign = tantivy.Index(builder.build(), path=str(tmp_path / "idx"))
+    writer = foreign.writer(heap_size=15_000_000, num_threads=1)
+    writer.add_document(tantivy.Document(other="keep me"))
+    writer.commit()
+    writer.wait_merging_threads()
+    with pytest.raises(ExternalServiceError) as info:
+        TantivySearchStore(tmp_path / "idx")
+    assert info.value.code == "EXT_5007"
+    foreign.reload()
+    assert foreign.searcher().num_docs == 1  # the existing index was left alone
