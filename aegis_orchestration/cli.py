@@ -43,7 +43,10 @@ def _default_root() -> Path:
 
 
 _root_option = click.option(
-    "--root", type=click.Path(path_type=Path), default=_default_root, show_default="$AEGIS_DATA_DIR or .aegis",
+    "--root",
+    type=click.Path(path_type=Path),
+    default=_default_root,
+    show_default="$AEGIS_DATA_DIR or .aegis",
     help="Directory holding the stack's data, logs and state.",
 )
 
@@ -55,7 +58,9 @@ def devstack() -> None:
 
 @devstack.command()
 @_root_option
-@click.option("--postgres-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_POSTGRES_PORT or 55432.")
+@click.option(
+    "--postgres-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_POSTGRES_PORT or 55432."
+)
 @click.option("--kafka-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_KAFKA_PORT or 59092.")
 @click.option("--redis-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_REDIS_PORT or 56379.")
 def up(root: Path, postgres_port: int | None, kafka_port: int | None, redis_port: int | None) -> None:
@@ -65,8 +70,11 @@ def up(root: Path, postgres_port: int | None, kafka_port: int | None, redis_port
     ports = None
     if any((postgres_port, kafka_port, redis_port)):
         base = Ports.from_env()
-        ports = Ports(postgres=postgres_port or base.postgres, kafka=kafka_port or base.kafka,
-                      redis=redis_port or base.redis)
+        ports = Ports(
+            postgres=postgres_port or base.postgres,
+            kafka=kafka_port or base.kafka,
+            redis=redis_port or base.redis,
+        )
     stack = DevStack(root, ports).up()
     for name, info in stack.status().items():
         click.echo(f"{name:9} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
@@ -118,7 +126,9 @@ def demo(day: str | None) -> None:
 
     summary = local_run.run(day)
     click.echo(summary.render())
-    click.echo("\nOpen the Dagster UI with `make dev`, then http://127.0.0.1:3000 (runs above are in its history).")
+    click.echo(
+        "\nOpen the Dagster UI with `make dev`, then http://127.0.0.1:3000 (runs above are in its history)."
+    )
     if not summary.ok:
         raise SystemExit(1)
 

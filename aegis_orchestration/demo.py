@@ -52,19 +52,29 @@ def today() -> str:
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
-    return {f"{e.asset_key.to_user_string()}:{e.check_name}": e.passed for e in result.get_asset_check_evaluations()}
+    return {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": e.passed
+        for e in result.get_asset_check_evaluations()
+    }
 
 
 def materialize_day(
-    day: str, resources: dict[str, object], *, instance: dg.DagsterInstance | None = None,
+    day: str,
+    resources: dict[str, object],
+    *,
+    instance: dg.DagsterInstance | None = None,
     sources: tuple[str, ...] = SOURCES,
 ) -> RunSummary:
     """Collect every source for ``day``, then run the cold path and every store sync with their checks."""
     summary = RunSummary(day=day)
     for source in sources:
         result = dg.materialize(
-            all_assets, selection=["raw_announcements"], resources=resources, instance=instance,
-            partition_key=dg.MultiPartitionKey({"date": day, "source": source}), raise_on_error=False,
+            all_assets,
+            selection=["raw_announcements"],
+            resources=resources,
+            instance=instance,
+            partition_key=dg.MultiPartitionKey({"date": day, "source": source}),
+            raise_on_error=False,
         )
         if not result.success:
             summary.collection_failures.append(source)
@@ -72,8 +82,12 @@ def materialize_day(
 
     checks = list(defs.asset_checks or [])
     cold = dg.materialize(
-        [*all_assets, *checks], selection=dg.AssetSelection.groups("cold_path", "serving"),
-        resources=resources, instance=instance, partition_key=day, raise_on_error=False,
+        [*all_assets, *checks],
+        selection=dg.AssetSelection.groups("cold_path", "serving"),
+        resources=resources,
+        instance=instance,
+        partition_key=day,
+        raise_on_error=False,
     )
     summary.cold_path_success = cold.success
     summary.checks = _checks(cold)
@@ -101,7 +115,12 @@ def run(day: str | None = None) -> RunSummary:
         resources = default_resources()
         base = server.base_url
         # The replay server accepts any key; real keys stay in AEGIS_* settings for the real APIs.
-        resources["sources"] = SourcesResource(bizinfo_base_url=base, data_portal_base_url=base, rss_base_url=base,
-                                               web_base_url=base, bizinfo_api_key="offline-replay",
-                                               data_portal_service_key="offline-replay")
+        resources["sources"] = SourcesResource(
+            bizinfo_base_url=base,
+            data_portal_base_url=base,
+            rss_base_url=base,
+            web_base_url=base,
+            bizinfo_api_key="offline-replay",
+            data_portal_service_key="offline-replay",
+        )
         return materialize_day(day or today(), resources, instance=dg.DagsterInstance.get())

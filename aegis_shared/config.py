@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str = "neo4j"
 
-    milvus_uri: str = Field(".aegis/milvus.db", description="Server URL, or a local .db path for Milvus Lite.")
+    milvus_uri: str = Field(
+        ".aegis/milvus.db", description="Server URL, or a local .db path for Milvus Lite."
+    )
     milvus_token: SecretStr = SecretStr("")
     milvus_collection: str = "policy_vectors"
 

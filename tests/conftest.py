@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -70,7 +68,9 @@ def redis_url(devstack: DevStack) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_resources(devstack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, object]]:
+def make_resources(
+    devstack: DevStack, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., dict[str, object]]:
     """A factory of Dagster resources on a fresh database and fresh store namespaces.
 
     Whole-graph tests assert exact counts, so each gets its own database, Milvus Lite file, tantivy

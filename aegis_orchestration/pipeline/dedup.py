@@ -61,8 +61,15 @@ class PolicyCandidate:
 def _rank(announcement: Announcement) -> tuple[int, int, str]:
     priority = SOURCE_PRIORITY.index(announcement.source) if announcement.source in SOURCE_PRIORITY else 99
     filled = sum(
-        1 for value in (announcement.summary, announcement.url, announcement.category, announcement.period_end,
-                        announcement.organization) if value
+        1
+        for value in (
+            announcement.summary,
+            announcement.url,
+            announcement.category,
+            announcement.period_end,
+            announcement.organization,
+        )
+        if value
     )
     return priority, -filled, announcement.source_id
 
@@ -71,7 +78,9 @@ def deduplicate(announcements: Iterable[Announcement]) -> list[PolicyCandidate]:
     """Group duplicates; candidates come back ordered by policy id for deterministic output."""
     blocks: dict[tuple[str, str], list[Announcement]] = defaultdict(list)
     for item in announcements:
-        period = item.period_end.isoformat() if item.period_end else ("open" if item.period_open_ended else "")
+        period = (
+            item.period_end.isoformat() if item.period_end else ("open" if item.period_open_ended else "")
+        )
         blocks[(normalise_org(item.organization), period)].append(item)
 
     candidates: list[PolicyCandidate] = []

@@ -20,8 +20,18 @@ from aegis_shared.models import Announcement, PolicyStatus
 from aegis_shared.stores.base import PolicyDocument
 
 _POLICY_COLUMNS = (
-    "title", "organization", "executing_organization", "category", "summary", "url", "period_start",
-    "period_end", "period_open_ended", "period_note", "region_codes", "target_groups",
+    "title",
+    "organization",
+    "executing_organization",
+    "category",
+    "summary",
+    "url",
+    "period_start",
+    "period_end",
+    "period_open_ended",
+    "period_note",
+    "region_codes",
+    "target_groups",
 )
 
 
@@ -48,8 +58,9 @@ def load_pending(engine: sa.Engine) -> list[Announcement]:
     with engine.connect() as conn:
         rows = conn.execute(query, {"status": PolicyStatus.PENDING_VALIDATION.value}).mappings().all()
     return [
-        Announcement.model_validate({**{k: v for k, v in row.items() if k != "created_at"},
-                                     "collected_at": row["created_at"]})
+        Announcement.model_validate(
+            {**{k: v for k, v in row.items() if k != "created_at"}, "collected_at": row["created_at"]}
+        )
         for row in rows
     ]
 
@@ -67,8 +78,12 @@ def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[s
     item = candidate.survivor
     row = {name: getattr(item, name) for name in _POLICY_COLUMNS}
     row.update(
-        id=candidate.policy_id, source=item.source, source_id=item.source_id,
-        source_ids=json.dumps(candidate.source_ids), status=status, quality_score=score,
+        id=candidate.policy_id,
+        source=item.source,
+        source_id=item.source_id,
+        source_ids=json.dumps(candidate.source_ids),
+        status=status,
+        quality_score=score,
         content_hash=item.content_hash,
     )
     return row
@@ -76,12 +91,13 @@ def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[s
 
 _UPSERT = sa.text(
     f"""
-    INSERT INTO policies (id, source, source_id, source_ids, {', '.join(_POLICY_COLUMNS)}, status,
+    INSERT INTO policies (id, source, source_id, source_ids, {", ".join(_POLICY_COLUMNS)}, status,
                           quality_score, content_hash, version)
-    VALUES (:id, :source, :source_id, CAST(:source_ids AS jsonb), {', '.join(':' + c for c in _POLICY_COLUMNS)},
+    VALUES (:id, :source, :source_id, CAST(:source_ids AS jsonb),
+            {", ".join(":" + c for c in _POLICY_COLUMNS)},
             :status, :quality_score, :content_hash, 1)
     ON CONFLICT (id) DO UPDATE SET
-        {', '.join(f'{c} = EXCLUDED.{c}' for c in _POLICY_COLUMNS)},
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in _POLICY_COLUMNS)},
         source_ids = EXCLUDED.source_ids, status = EXCLUDED.status,
         quality_score = EXCLUDED.quality_score, content_hash = EXCLUDED.content_hash,
         version = policies.version + 1, updated_at = now(), deleted_at = NULL
@@ -102,8 +118,13 @@ def upsert_policies(
     by_id = scores.set_index("policy_id") if not scores.empty else scores
     with engine.begin() as conn:
         ids = [c.policy_id for c in candidates]
-        before = dict(conn.execute(sa.text("SELECT id, status FROM policies WHERE id = ANY(:ids)"), {"ids": ids}).all())
-        rows = [_row(c, str(by_id.at[c.policy_id, "status"]), float(by_id.at[c.policy_id, "total"])) for c in candidates]
+        before = dict(
+            conn.execute(sa.text("SELECT id, status FROM policies WHERE id = ANY(:ids)"), {"ids": ids}).all()
+        )
+        rows = [
+            _row(c, str(by_id.at[c.policy_id, "status"]), float(by_id.at[c.policy_id, "total"]))
+            for c in candidates
+        ]
         written = {row.id: row.version for row in _execute_returning(conn, _UPSERT, rows)}
         metrics, history, audits = [], [], []
         for row in rows:
@@ -116,43 +137,88 @@ def upsert_policies(
             else:
                 report.inserted += 1
             score_row = by_id.loc[policy_id]
-            metrics.append({"policy_id": policy_id, "run_id": run_id,
-                            **{d: float(score_row[d]) for d in ("completeness", "accuracy", "consistency",
-                                                                "timeliness", "total")}})
+            metrics.append(
+                {
+                    "policy_id": policy_id,
+                    "run_id": run_id,
+                    **{
+                        d: float(score_row[d])
+                        for d in ("completeness", "accuracy", "consistency", "timeliness", "total")
+                    },
+                }
+            )
             previous = before.get(policy_id)
-            history.append({"policy_id": policy_id, "stage": "cold_path", "status": row["status"], "run_id": run_id,
-                            "details": json.dumps({"version": written[policy_id], "content_hash": row["content_hash"],
-                                                   "previous_status": previous})})
+            history.append(
+                {
+                    "policy_id": policy_id,
+                    "stage": "cold_path",
+                    "status": row["status"],
+                    "run_id": run_id,
+                    "details": json.dumps(
+                        {
+                            "version": written[policy_id],
+                            "content_hash": row["content_hash"],
+                            "previous_status": previous,
+                        }
+                    ),
+                }
+            )
             if previous != row["status"]:
                 # A record first seen by the cold path was pending validation until it was scored.
-                transition = {"policy_id": policy_id,
-                              "previous_status": previous or PolicyStatus.PENDING_VALIDATION.value,
-                              "status": row["status"],
-                              "quality_score": row["quality_score"],
-                              "scores": {d: float(score_row[d]) for d in ("completeness", "accuracy",
-                                                                          "consistency", "timeliness")}}
+                transition = {
+                    "policy_id": policy_id,
+                    "previous_status": previous or PolicyStatus.PENDING_VALIDATION.value,
+                    "status": row["status"],
+                    "quality_score": row["quality_score"],
+                    "scores": {
+                        d: float(score_row[d])
+                        for d in ("completeness", "accuracy", "consistency", "timeliness")
+                    },
+                }
                 report.transitions.append(transition)
-                audits.append({"entity_id": policy_id, "action": "status_changed", "actor": "aegis-cold-path",
-                               "old_values": json.dumps({"status": previous}),
-                               "new_values": json.dumps({"status": row["status"], "version": written[policy_id]})})
+                audits.append(
+                    {
+                        "entity_id": policy_id,
+                        "action": "status_changed",
+                        "actor": "aegis-cold-path",
+                        "old_values": json.dumps({"status": previous}),
+                        "new_values": json.dumps({"status": row["status"], "version": written[policy_id]}),
+                    }
+                )
         if metrics:
-            conn.execute(sa.text(
-                "INSERT INTO quality_metrics (policy_id, completeness, accuracy, consistency, timeliness, total, run_id) "
-                "VALUES (:policy_id, :completeness, :accuracy, :consistency, :timeliness, :total, :run_id)"), metrics)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO quality_metrics "
+                    "(policy_id, completeness, accuracy, consistency, timeliness, total, run_id) "
+                    "VALUES (:policy_id, :completeness, :accuracy, :consistency, :timeliness, :total, "
+                    ":run_id)"
+                ),
+                metrics,
+            )
         if history:
-            conn.execute(sa.text(
-                "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
-                "VALUES (:policy_id, :stage, :status, CAST(:details AS jsonb), :run_id)"), history)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
+                    "VALUES (:policy_id, :stage, :status, CAST(:details AS jsonb), :run_id)"
+                ),
+                history,
+            )
         if audits:
-            conn.execute(sa.text(
-                "INSERT INTO audit_logs (entity_type, entity_id, action, actor, old_values, new_values) "
-                "VALUES ('policy', :entity_id, :action, :actor, CAST(:old_values AS jsonb), CAST(:new_values AS jsonb))"),
-                audits)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_logs (entity_type, entity_id, action, actor, old_values, new_values) "
+                    "VALUES ('policy', :entity_id, :action, :actor, "
+                    "CAST(:old_values AS jsonb), CAST(:new_values AS jsonb))"
+                ),
+                audits,
+            )
         report.archived = _archive_absorbed(conn, candidates, run_id)
     return report
 
 
-def _execute_returning(conn: sa.Connection, statement: sa.TextClause, rows: list[dict[str, object]]) -> list[sa.Row]:
+def _execute_returning(
+    conn: sa.Connection, statement: sa.TextClause, rows: list[dict[str, object]]
+) -> list[sa.Row]:
     out: list[sa.Row] = []
     for row in rows:  # RETURNING per row; batches stay in one transaction and one round trip each
         out.extend(conn.execute(statement, row).all())
@@ -164,17 +230,28 @@ def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate]
     absorbed = {m.policy_id: c.policy_id for c in candidates for m in c.absorbed}
     if not absorbed:
         return 0
-    archived = conn.execute(
-        sa.text("UPDATE policies SET status = :archived, updated_at = now(), version = version + 1 "
-                "WHERE id = ANY(:ids) AND status <> :archived RETURNING id"),
-        {"archived": PolicyStatus.ARCHIVED.value, "ids": list(absorbed)},
-    ).scalars().all()
+    archived = (
+        conn.execute(
+            sa.text(
+                "UPDATE policies SET status = :archived, updated_at = now(), version = version + 1 "
+                "WHERE id = ANY(:ids) AND status <> :archived RETURNING id"
+            ),
+            {"archived": PolicyStatus.ARCHIVED.value, "ids": list(absorbed)},
+        )
+        .scalars()
+        .all()
+    )
     if archived:
-        conn.execute(sa.text(
-            "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
-            "VALUES (:policy_id, 'dedup', 'archived', CAST(:details AS jsonb), :run_id)"),
-            [{"policy_id": pid, "details": json.dumps({"merged_into": absorbed[pid]}), "run_id": run_id}
-             for pid in archived])
+        conn.execute(
+            sa.text(
+                "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
+                "VALUES (:policy_id, 'dedup', 'archived', CAST(:details AS jsonb), :run_id)"
+            ),
+            [
+                {"policy_id": pid, "details": json.dumps({"merged_into": absorbed[pid]}), "run_id": run_id}
+                for pid in archived
+            ],
+        )
     return len(archived)
 
 
@@ -212,19 +289,28 @@ def serving_fingerprints(engine: sa.Engine) -> dict[str, str]:
 
 def load_documents(engine: sa.Engine, ids: Sequence[str]) -> list[PolicyDocument]:
     query = sa.text(
-        "SELECT id, content_hash, title, summary, organization, executing_organization, category, region_codes, "
+        "SELECT id, content_hash, title, summary, organization, executing_organization, category, "
+        "region_codes, "
         "target_groups, url, period_start, period_end, status FROM policies WHERE id = ANY(:ids) ORDER BY id"
     )
     with engine.connect() as conn:
         rows = conn.execute(query, {"ids": list(ids)}).mappings().all()
     return [
         PolicyDocument(
-            policy_id=row["id"], content_hash=row["content_hash"], title=row["title"], summary=row["summary"],
-            organization=row["organization"], executing_organization=row["executing_organization"],
-            category=row["category"], region_codes=tuple(row["region_codes"] or ()),
+            policy_id=row["id"],
+            content_hash=row["content_hash"],
+            title=row["title"],
+            summary=row["summary"],
+            organization=row["organization"],
+            executing_organization=row["executing_organization"],
+            category=row["category"],
+            region_codes=tuple(row["region_codes"] or ()),
             target_groups=tuple(row["target_groups"] or ()),
-            industries=(row["category"],) if row["category"] else (), url=row["url"],
-            period_start=row["period_start"], period_end=row["period_end"], status=row["status"],
+            industries=(row["category"],) if row["category"] else (),
+            url=row["url"],
+            period_start=row["period_start"],
+            period_end=row["period_end"],
+            status=row["status"],
         )
         for row in rows
     ]
@@ -234,11 +320,16 @@ def record_sync_state(engine: sa.Engine, store: str, synced: dict[str, str], del
     with engine.begin() as conn:
         if synced:
             conn.execute(
-                sa.text("INSERT INTO store_sync_state (store, policy_id, content_hash) VALUES (:store, :pid, :hash) "
-                        "ON CONFLICT (store, policy_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, "
-                        "synced_at = now()"),
+                sa.text(
+                    "INSERT INTO store_sync_state (store, policy_id, content_hash) "
+                    "VALUES (:store, :pid, :hash) "
+                    "ON CONFLICT (store, policy_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, "
+                    "synced_at = now()"
+                ),
                 [{"store": store, "pid": pid, "hash": h} for pid, h in synced.items()],
             )
         if deleted:
-            conn.execute(sa.text("DELETE FROM store_sync_state WHERE store = :store AND policy_id = ANY(:ids)"),
-                         {"store": store, "ids": list(deleted)})
+            conn.execute(
+                sa.text("DELETE FROM store_sync_state WHERE store = :store AND policy_id = ANY(:ids)"),
+                {"store": store, "ids": list(deleted)},
+            )

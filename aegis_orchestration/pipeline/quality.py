@@ -24,8 +24,25 @@ if TYPE_CHECKING:
 ACTIVE_THRESHOLD = 0.7
 WEIGHTS = {"completeness": 0.3, "accuracy": 0.3, "consistency": 0.2, "timeliness": 0.2}
 PLACEHOLDER_ORGANIZATIONS = ["기초자치단체", "광역자치단체", "직접수행", "공공기관", "민간", "기타", "-"]
-VALID_REGION_CODES = ["11", "26", "27", "28", "29", "30", "31", "36", "41", "43", "44", "46", "47", "48", "50",
-                      "51", "52"]
+VALID_REGION_CODES = [
+    "11",
+    "26",
+    "27",
+    "28",
+    "29",
+    "30",
+    "31",
+    "36",
+    "41",
+    "43",
+    "44",
+    "46",
+    "47",
+    "48",
+    "50",
+    "51",
+    "52",
+]
 DIMENSIONS = tuple(WEIGHTS)
 
 
@@ -33,25 +50,28 @@ def frame(announcements: Sequence[Announcement], policy_ids: Sequence[str], toda
     """One row per policy with the columns the expectations read."""
     rows = []
     for policy_id, item in zip(policy_ids, announcements, strict=True):
-        rows.append({
-            "policy_id": policy_id,
-            "title": item.title,
-            "title_length": len(item.title),
-            "organization": item.organization,
-            "summary": item.summary,
-            "summary_length": len(item.summary or ""),
-            "url": item.url,
-            "category": item.category,
-            "period_start": pd.Timestamp(item.period_start) if item.period_start else pd.NaT,
-            "period_end": pd.Timestamp(item.period_end) if item.period_end else pd.NaT,
-            "has_period": bool(item.period_end or item.period_open_ended),
-            "region_count": len(item.region_codes),
-            "regions_valid": all(code in VALID_REGION_CODES for code in item.region_codes),
-            "target_count": len(item.target_groups),
-            "open_on_day": item.period_open_ended or (item.period_end is not None and item.period_end >= today),
-            "days_since_start": (today - item.period_start).days if item.period_start else 0,
-            "summary_is_title": (item.summary or "").strip() == item.title.strip(),
-        })
+        rows.append(
+            {
+                "policy_id": policy_id,
+                "title": item.title,
+                "title_length": len(item.title),
+                "organization": item.organization,
+                "summary": item.summary,
+                "summary_length": len(item.summary or ""),
+                "url": item.url,
+                "category": item.category,
+                "period_start": pd.Timestamp(item.period_start) if item.period_start else pd.NaT,
+                "period_end": pd.Timestamp(item.period_end) if item.period_end else pd.NaT,
+                "has_period": bool(item.period_end or item.period_open_ended),
+                "region_count": len(item.region_codes),
+                "regions_valid": all(code in VALID_REGION_CODES for code in item.region_codes),
+                "target_count": len(item.target_groups),
+                "open_on_day": item.period_open_ended
+                or (item.period_end is not None and item.period_end >= today),
+                "days_since_start": (today - item.period_start).days if item.period_start else 0,
+                "summary_is_title": (item.summary or "").strip() == item.title.strip(),
+            }
+        )
     return pd.DataFrame(rows) if rows else pd.DataFrame({"policy_id": pd.Series(dtype="object")})
 
 
@@ -71,8 +91,12 @@ def _row_expectations() -> dict[str, list[Any]]:
         "accuracy": [
             e.ExpectColumnValuesToMatchRegex(column="url", regex=r"^https?://[^\s/]+\.[^\s]+$"),
             e.ExpectColumnValuesToBeBetween(column="title_length", min_value=5, max_value=300),
-            e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="period_end", column_B="period_start",
-                                                      or_equal=True, ignore_row_if="either_value_is_missing"),
+            e.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="period_end",
+                column_B="period_start",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
             e.ExpectColumnValuesToBeInSet(column="regions_valid", value_set=[True]),
         ],
         "consistency": [
@@ -160,10 +184,13 @@ def output_expectations() -> list[Any]:
     checks: list[Any] = [
         e.ExpectColumnValuesToBeUnique(column="policy_id"),
         e.ExpectColumnValuesToNotBeNull(column="policy_id"),
-        e.ExpectColumnValuesToBeInSet(column="status", value_set=[PolicyStatus.ACTIVE.value,
-                                                                   PolicyStatus.REJECTED.value]),
+        e.ExpectColumnValuesToBeInSet(
+            column="status", value_set=[PolicyStatus.ACTIVE.value, PolicyStatus.REJECTED.value]
+        ),
     ]
-    checks += [e.ExpectColumnValuesToBeBetween(column=d, min_value=0, max_value=1) for d in (*DIMENSIONS, "total")]
+    checks += [
+        e.ExpectColumnValuesToBeBetween(column=d, min_value=0, max_value=1) for d in (*DIMENSIONS, "total")
+    ]
     return checks
 
 
@@ -171,11 +198,13 @@ def histogram_markdown(totals: pd.Series, bins: int = 10) -> str:
     """A Markdown bar chart of the total score distribution (readable in the Dagster UI)."""
     if totals.empty:
         return "_no policies scored_"
-    counts = pd.cut(totals, bins=[i / bins for i in range(bins + 1)], include_lowest=True).value_counts(sort=False)
+    counts = pd.cut(totals, bins=[i / bins for i in range(bins + 1)], include_lowest=True).value_counts(
+        sort=False
+    )
     widest = max(int(counts.max()), 1)
     lines = ["| score | count | |", "|---|---:|---|"]
     for interval, count in counts.items():
-        bar = "█" * max(int(round(30 * count / widest)), 1 if count else 0)
+        bar = "█" * max(round(30 * count / widest), 1 if count else 0)
         marker = " ← active from 0.7" if abs(interval.left - ACTIVE_THRESHOLD) < 1e-9 else ""
         lines.append(f"| {interval.left:.1f}–{interval.right:.1f} | {count} | {bar}{marker} |")
     return "\n".join(lines)

@@ -36,9 +36,13 @@ class Drift:
 
     def summary(self, sample: int = 20) -> dict[str, object]:
         return {
-            "expected": self.expected, "stored": self.stored,
-            "missing": len(self.missing), "stale": len(self.stale), "orphaned": len(self.orphaned),
-            "missing_ids": list(self.missing[:sample]), "stale_ids": list(self.stale[:sample]),
+            "expected": self.expected,
+            "stored": self.stored,
+            "missing": len(self.missing),
+            "stale": len(self.stale),
+            "orphaned": len(self.orphaned),
+            "missing_ids": list(self.missing[:sample]),
+            "stale_ids": list(self.stale[:sample]),
             "orphaned_ids": list(self.orphaned[:sample]),
         }
 
@@ -48,7 +52,8 @@ def compare(expected: dict[str, str], stored: dict[str, str]) -> Drift:
         missing=tuple(sorted(expected.keys() - stored.keys())),
         stale=tuple(sorted(pid for pid in expected.keys() & stored.keys() if expected[pid] != stored[pid])),
         orphaned=tuple(sorted(stored.keys() - expected.keys())),
-        expected=len(expected), stored=len(stored),
+        expected=len(expected),
+        stored=len(stored),
     )
 
 
@@ -81,8 +86,13 @@ class SyncReport:
     repaired: dict[str, list[str]] = field(default_factory=dict)
 
     def event_data(self) -> dict[str, object]:
-        return {"store": self.store, "upserted": self.upserted, "deleted": self.deleted, "total": self.total,
-                "duration_ms": round(self.duration_ms, 1)}
+        return {
+            "store": self.store,
+            "upserted": self.upserted,
+            "deleted": self.deleted,
+            "total": self.total,
+            "duration_ms": round(self.duration_ms, 1),
+        }
 
 
 def sync_store(engine: sa.Engine, store: PolicyStore, *, batch_size: int = BATCH_SIZE) -> SyncReport:
@@ -108,10 +118,14 @@ def sync_store(engine: sa.Engine, store: PolicyStore, *, batch_size: int = BATCH
         raise _sync_error(store, error, "sync") from error
     report.unchanged = drift.expected - len(to_write)
     report.total = drift.expected
-    report.repaired = {"missing": list(drift.missing), "stale": list(drift.stale), "orphaned": list(drift.orphaned)}
+    report.repaired = {
+        "missing": list(drift.missing),
+        "stale": list(drift.stale),
+        "orphaned": list(drift.orphaned),
+    }
     report.duration_ms = (time.perf_counter() - started) * 1000
     return report
 
 
 def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -106,4 +106,6 @@ def validate(announcement: Announcement) -> Announcement | Rejection:
 
 
 def is_open(announcement: Announcement, today: date) -> bool:
-    return announcement.period_open_ended or (announcement.period_end is not None and announcement.period_end >= today)
+    return announcement.period_open_ended or (
+        announcement.period_end is not None and announcement.period_end >= today
+    )

@@ -36,8 +36,9 @@ class GraphStoreResource(dg.ConfigurableResource):
 
         from aegis_shared.stores import open_graph_store
 
-        return open_graph_store(resolve({"graph_url": SecretStr(self.url) if self.url else None,
-                                         "graph_name": self.graph_name}))
+        return open_graph_store(
+            resolve({"graph_url": SecretStr(self.url) if self.url else None, "graph_name": self.graph_name})
+        )
 
 
 class SearchStoreResource(dg.ConfigurableResource):
@@ -51,5 +52,6 @@ class SearchStoreResource(dg.ConfigurableResource):
 
         from aegis_shared.stores import open_search_store
 
-        return open_search_store(resolve({"search_index": self.index,
-                                          "search_path": Path(self.path) if self.path else None}))
+        return open_search_store(
+            resolve({"search_index": self.index, "search_path": Path(self.path) if self.path else None})
+        )

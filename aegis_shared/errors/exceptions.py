@@ -70,7 +70,7 @@ class BusinessError(AegisError):
     default_code = "BIZ_6003"
 
 
-class SystemError_(AegisError):  # noqa: N801 - avoid shadowing the builtin SystemError
+class SystemError_(AegisError):  # noqa: N801, N818 - "SystemError" would shadow the builtin
     default_code = "SYS_7001"
 
 

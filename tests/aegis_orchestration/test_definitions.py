@@ -20,8 +20,16 @@ def test_every_definition_loads() -> None:
     assert repo.get_all_jobs()
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert {"raw_announcements", "validated_announcements", "deduplicated_announcements", "policy_quality",
-            "policies", "policy_vectors", "policy_graph", "policy_search_index"} <= keys
+    assert {
+        "raw_announcements",
+        "validated_announcements",
+        "deduplicated_announcements",
+        "policy_quality",
+        "policies",
+        "policy_vectors",
+        "policy_graph",
+        "policy_search_index",
+    } <= keys
 
 
 def test_lineage_runs_from_collection_to_every_store() -> None:
@@ -37,8 +45,12 @@ def test_lineage_runs_from_collection_to_every_store() -> None:
 def test_every_store_has_a_consistency_check_and_quality_blocks() -> None:
     graph = defs.resolve_asset_graph()
     check_names = {key.name for key in graph.asset_check_keys}
-    assert {"policy_vectors_consistent_with_postgres", "policy_graph_consistent_with_postgres",
-            "policy_search_index_consistent_with_postgres", "quality_expectations"} <= check_names
+    assert {
+        "policy_vectors_consistent_with_postgres",
+        "policy_graph_consistent_with_postgres",
+        "policy_search_index_consistent_with_postgres",
+        "quality_expectations",
+    } <= check_names
     quality_checks = graph.get(dg.AssetKey("policy_quality")).check_keys
     specs = defs.get_assets_def(dg.AssetKey("policy_quality")).check_specs
     assert quality_checks and all(spec.blocking for spec in specs)
@@ -54,7 +66,11 @@ def test_dagster_definitions_validate_through_the_workspace(devstack: DevStack) 
     dagster = Path(sys.executable).with_name("dagster")
     result = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, **devstack.env()},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **devstack.env()},
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -62,7 +78,11 @@ def test_dagster_definitions_validate_through_the_workspace(devstack: DevStack) 
 
 def test_aegis_shared_never_imports_dagster() -> None:
     offenders = [
-        str(path.relative_to(REPO)) for path in (REPO / "aegis_shared").rglob("*.py")
-        if any(line.strip().startswith(("import dagster", "from dagster")) for line in path.read_text().splitlines())
+        str(path.relative_to(REPO))
+        for path in (REPO / "aegis_shared").rglob("*.py")
+        if any(
+            line.strip().startswith(("import dagster", "from dagster"))
+            for line in path.read_text().splitlines()
+        )
     ]
     assert offenders == []

@@ -31,17 +31,26 @@ def land_snapshot(resources: dict[str, object], source: str = "bizinfo") -> None
         insert_new(conn, load_announcements(source), date.fromisoformat(DAY))
 
 
-def run(resources: dict[str, object], selection: dg.AssetSelection | None = None) -> dg.ExecuteInProcessResult:
+def run(
+    resources: dict[str, object], selection: dg.AssetSelection | None = None
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*all_assets, *CHECKS], selection=selection or dg.AssetSelection.groups("cold_path", "serving"),
-        resources=resources, partition_key=DAY, raise_on_error=False, instance=dg.DagsterInstance.ephemeral(),
+        [*all_assets, *CHECKS],
+        selection=selection or dg.AssetSelection.groups("cold_path", "serving"),
+        resources=resources,
+        partition_key=DAY,
+        raise_on_error=False,
+        instance=dg.DagsterInstance.ephemeral(),
     )
 
 
 def run_checks(resources: dict[str, object]) -> dict[str, dg.AssetCheckEvaluation]:
     result = dg.materialize(
-        [*store_assets, *store_checks], selection=dg.AssetSelection.checks(*store_checks),
-        resources=resources, raise_on_error=False, instance=dg.DagsterInstance.ephemeral(),
+        [*store_assets, *store_checks],
+        selection=dg.AssetSelection.checks(*store_checks),
+        resources=resources,
+        raise_on_error=False,
+        instance=dg.DagsterInstance.ephemeral(),
     )
     return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
 
@@ -49,11 +58,15 @@ def run_checks(resources: dict[str, object]) -> dict[str, dg.AssetCheckEvaluatio
 def active_ids(resources: dict[str, object]) -> list[str]:
     engine: sa.Engine = resources["postgres"].engine()  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        return list(conn.execute(sa.text("SELECT id FROM policies WHERE status = 'active' ORDER BY id")).scalars())
+        return list(
+            conn.execute(sa.text("SELECT id FROM policies WHERE status = 'active' ORDER BY id")).scalars()
+        )
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
-    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset)
+    event = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset
+    )
     return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
 
 
@@ -84,7 +97,10 @@ def test_drift_behind_the_platforms_back_is_named_then_repaired_exactly(synced: 
             store.close()
 
     checks = run_checks(synced)
-    assert not checks["policy_vectors"].passed and checks["policy_vectors"].metadata["missing_ids"].value == deleted
+    assert (
+        not checks["policy_vectors"].passed
+        and checks["policy_vectors"].metadata["missing_ids"].value == deleted
+    )
     assert not checks["policy_graph"].passed and checks["policy_graph"].metadata["stale_ids"].value == edited
     assert not checks["policy_search_index"].passed
     assert checks["policy_search_index"].metadata["orphaned_ids"].value == orphans
@@ -96,7 +112,10 @@ def test_drift_behind_the_platforms_back_is_named_then_repaired_exactly(synced: 
     assert repair.success
     assert metadata(repair, "policy_vectors")["upserted"] == 5
     assert metadata(repair, "policy_graph")["upserted"] == 5
-    assert (metadata(repair, "policy_search_index")["deleted"], metadata(repair, "policy_search_index")["upserted"]) == (5, 0)
+    assert (
+        metadata(repair, "policy_search_index")["deleted"],
+        metadata(repair, "policy_search_index")["upserted"],
+    ) == (5, 0)
     assert all(e.passed for e in run_checks(synced).values())
 
 
@@ -135,7 +154,9 @@ def test_graph_outage_fails_only_the_graph_sync_and_the_next_run_repairs_it(
     own_graph_server.stop()
     engine: sa.Engine = resources["postgres"].engine()  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        before = conn.execute(sa.text("SELECT id, content_hash, status, version FROM policies ORDER BY id")).all()
+        before = conn.execute(
+            sa.text("SELECT id, content_hash, status, version FROM policies ORDER BY id")
+        ).all()
 
     outage = run(resources)
     assert not outage.success
@@ -145,7 +166,10 @@ def test_graph_outage_fails_only_the_graph_sync_and_the_next_run_repairs_it(
     succeeded = {e.asset_key.to_user_string() for e in outage.get_asset_materialization_events()}
     assert {"policies", "policy_vectors", "policy_search_index"} <= succeeded
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT id, content_hash, status, version FROM policies ORDER BY id")).all() == before
+        assert (
+            conn.execute(sa.text("SELECT id, content_hash, status, version FROM policies ORDER BY id")).all()
+            == before
+        )
 
     own_graph_server.restart()  # a fresh, empty graph server on the same port
     recovered = run(resources)

@@ -8,16 +8,21 @@ from pathlib import Path
 import psutil
 import redis
 import sqlalchemy as sa
-from confluent_kafka.admin import AdminClient
 from click.testing import CliRunner
+from confluent_kafka.admin import AdminClient
 
 from aegis_orchestration.devstack import DevStack, Ports, StackError
 from aegis_orchestration.devstack.process import port_open
 
 
-def test_session_stack_serves_every_component(devstack: DevStack, pg_engine: sa.Engine, redis_url: str) -> None:
+def test_session_stack_serves_every_component(
+    devstack: DevStack, pg_engine: sa.Engine, redis_url: str
+) -> None:
     with pg_engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() == "pg_trgm"
+        assert (
+            conn.execute(sa.text("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")).scalar()
+            == "pg_trgm"
+        )
     topics = AdminClient({"bootstrap.servers": devstack.broker.bootstrap}).list_topics(timeout=5)
     assert topics is not None
     client = redis.Redis.from_url(redis_url)
@@ -48,7 +53,9 @@ def test_up_is_idempotent_and_down_leaves_no_process_or_port() -> None:
 
 def test_up_refuses_a_port_taken_by_someone_else(devstack: DevStack) -> None:
     root = Path(tempfile.mkdtemp(prefix="aegis-clash-test-"))
-    clash = DevStack(root, Ports(postgres=Ports.free().postgres, kafka=devstack.ports.kafka, redis=Ports.free().redis))
+    clash = DevStack(
+        root, Ports(postgres=Ports.free().postgres, kafka=devstack.ports.kafka, redis=Ports.free().redis)
+    )
     try:
         clash.up()
         raise AssertionError("expected StackError")

@@ -17,7 +17,7 @@ from aegis_shared.config import get_settings
 
 
 def main() -> None:
-    topic, partition, start, end = sys.argv[1], *map(int, sys.argv[2:5])
+    topic, (partition, start, end, stop_after) = sys.argv[1], map(int, sys.argv[2:6])
     settings = get_settings()
     records = read_range(settings.kafka_bootstrap, OffsetRange(topic, partition, start, end))
     engine = sa.create_engine(settings.postgres_url.get_secret_value())
@@ -25,8 +25,11 @@ def main() -> None:
     # The same chunks HotPathProcessor.stage makes inside the job, one transaction each.
     for index in range(0, len(records), DEFAULT_BATCH_SIZE):
         processor.stage(records[index : index + DEFAULT_BATCH_SIZE])
-        print(f"committed {index // DEFAULT_BATCH_SIZE + 1}", flush=True)
-        time.sleep(3600)  # the test kills us here; publishing is never reached
+        chunk = index // DEFAULT_BATCH_SIZE + 1
+        print(f"committed {chunk}", flush=True)
+        if chunk == stop_after:
+            time.sleep(3600)  # the test kills us here; publishing is never reached
+    raise SystemExit("the range had fewer chunks than the test expected")
 
 
 if __name__ == "__main__":

@@ -8,22 +8,39 @@ from aegis_orchestration.pipeline.dedup import deduplicate, normalise_title
 from aegis_shared.models import Announcement
 
 
-def ann(source: str, source_id: str, title: str, org: str = "창업진흥원", end: date | None = date(2026, 12, 31),
-        **extra: object) -> Announcement:
-    return Announcement(source=source, source_id=source_id, title=title, organization=org, period_end=end, **extra)
+def ann(
+    source: str,
+    source_id: str,
+    title: str,
+    org: str = "창업진흥원",
+    end: date | None = date(2026, 12, 31),
+    **extra: object,
+) -> Announcement:
+    return Announcement(
+        source=source, source_id=source_id, title=title, organization=org, period_end=end, **extra
+    )
 
 
 def test_title_normalisation_drops_region_prefix_spacing_and_punctuation() -> None:
-    assert normalise_title("[서울ㆍ인천ㆍ경기] 2026년 예비창업패키지 (일반분야)") == normalise_title("2026년 예비창업패키지 일반분야 ")
+    assert normalise_title("[서울ㆍ인천ㆍ경기] 2026년 예비창업패키지 (일반분야)") == normalise_title(
+        "2026년 예비창업패키지 일반분야 "
+    )
 
 
 def test_same_programme_from_three_sources_becomes_one_policy() -> None:
-    groups = deduplicate([
-        ann("kstartup", "176001", "2026년 예비창업패키지 일반분야 모집"),
-        ann("bizinfo", "PBLN_000000000126191", "[전국] 2026년 예비창업패키지 일반분야 모집", summary="요약"),
-        ann("mss", "9001", "2026년 예비창업패키지 일반분야 모집 "),
-        ann("bizinfo", "PBLN_000000000126192", "2026년 초기창업패키지 모집"),
-    ])
+    groups = deduplicate(
+        [
+            ann("kstartup", "176001", "2026년 예비창업패키지 일반분야 모집"),
+            ann(
+                "bizinfo",
+                "PBLN_000000000126191",
+                "[전국] 2026년 예비창업패키지 일반분야 모집",
+                summary="요약",
+            ),
+            ann("mss", "9001", "2026년 예비창업패키지 일반분야 모집 "),
+            ann("bizinfo", "PBLN_000000000126192", "2026년 초기창업패키지 모집"),
+        ]
+    )
     assert len(groups) == 2
     merged = next(g for g in groups if len(g.members) == 3)
     assert merged.policy_id == "bizinfo:PBLN_000000000126191"  # bizinfo outranks the others
@@ -32,25 +49,33 @@ def test_same_programme_from_three_sources_becomes_one_policy() -> None:
 
 
 def test_near_duplicate_titles_match_but_different_programmes_do_not() -> None:
-    groups = deduplicate([
-        ann("bizinfo", "1", "2026년 소상공인 스마트상점 기술보급사업 참여기업 모집 공고"),
-        ann("kstartup", "2", "2026년 소상공인 스마트 상점 기술보급 사업 참여기업 모집공고"),
-        ann("kstartup", "3", "2026년 소상공인 온라인 판로지원 사업 모집 공고"),
-    ])
+    groups = deduplicate(
+        [
+            ann("bizinfo", "1", "2026년 소상공인 스마트상점 기술보급사업 참여기업 모집 공고"),
+            ann("kstartup", "2", "2026년 소상공인 스마트 상점 기술보급 사업 참여기업 모집공고"),
+            ann("kstartup", "3", "2026년 소상공인 온라인 판로지원 사업 모집 공고"),
+        ]
+    )
     assert sorted(len(g.members) for g in groups) == [1, 2]
 
 
 def test_different_organisation_or_period_keeps_records_apart() -> None:
-    groups = deduplicate([
-        ann("bizinfo", "1", "청년창업 지원사업", org="서울특별시"),
-        ann("kstartup", "2", "청년창업 지원사업", org="부산광역시"),
-        ann("mss", "3", "청년창업 지원사업", org="서울특별시", end=date(2026, 6, 30)),
-    ])
+    groups = deduplicate(
+        [
+            ann("bizinfo", "1", "청년창업 지원사업", org="서울특별시"),
+            ann("kstartup", "2", "청년창업 지원사업", org="부산광역시"),
+            ann("mss", "3", "청년창업 지원사업", org="서울특별시", end=date(2026, 6, 30)),
+        ]
+    )
     assert len(groups) == 3
 
 
 def test_output_is_deterministic_whatever_the_input_order() -> None:
-    items = [ann("kstartup", "2", "같은 사업"), ann("bizinfo", "1", "같은 사업"), ann("web", "9", "다른 사업")]
+    items = [
+        ann("kstartup", "2", "같은 사업"),
+        ann("bizinfo", "1", "같은 사업"),
+        ann("web", "9", "다른 사업"),
+    ]
     first = [(g.policy_id, g.source_ids) for g in deduplicate(items)]
     second = [(g.policy_id, g.source_ids) for g in deduplicate(list(reversed(items)))]
     assert first == second

@@ -14,10 +14,17 @@ TODAY = date(2026, 3, 2)
 
 def complete(source_id: str, **overrides: object) -> Announcement:
     fields: dict[str, object] = {
-        "source": "bizinfo", "source_id": source_id, "title": "2026년 수출바우처 지원사업 공고",
-        "organization": "중소벤처기업부", "summary": "수출 초보 기업의 해외 마케팅 비용을 바우처로 지원합니다.",
-        "url": "https://www.bizinfo.go.kr/p/1", "category": "수출", "period_start": date(2026, 2, 1),
-        "period_end": date(2026, 3, 31), "region_codes": ["11"], "collected_at": datetime(2026, 3, 1, tzinfo=UTC),
+        "source": "bizinfo",
+        "source_id": source_id,
+        "title": "2026년 수출바우처 지원사업 공고",
+        "organization": "중소벤처기업부",
+        "summary": "수출 초보 기업의 해외 마케팅 비용을 바우처로 지원합니다.",
+        "url": "https://www.bizinfo.go.kr/p/1",
+        "category": "수출",
+        "period_start": date(2026, 2, 1),
+        "period_end": date(2026, 3, 31),
+        "region_codes": ["11"],
+        "collected_at": datetime(2026, 3, 1, tzinfo=UTC),
     }
     fields.update(overrides)
     return Announcement.model_validate(fields)
@@ -30,8 +37,16 @@ def report() -> quality.QualityReport:
         complete("no_summary_no_url", summary=None, url=None),
         complete("closed", period_end=date(2026, 2, 28)),
         complete("placeholder_org", organization="직접수행"),
-        complete("bare", organization=None, summary=None, url=None, category=None, period_end=None,
-                 period_start=None, region_codes=[]),
+        complete(
+            "bare",
+            organization=None,
+            summary=None,
+            url=None,
+            category=None,
+            period_end=None,
+            period_start=None,
+            region_codes=[],
+        ),
         complete("ancient", period_start=date(2019, 1, 1)),
         complete("open_ended", period_end=None, period_open_ended=True),
     ]
@@ -43,8 +58,14 @@ def row(report: quality.QualityReport, policy_id: str) -> dict[str, object]:
 
 
 def test_a_complete_current_policy_scores_one_and_is_active(report: quality.QualityReport) -> None:
-    assert row(report, "full") == {"completeness": 1.0, "accuracy": 1.0, "consistency": 1.0, "timeliness": 1.0,
-                                   "total": 1.0, "status": "active"}
+    assert row(report, "full") == {
+        "completeness": 1.0,
+        "accuracy": 1.0,
+        "consistency": 1.0,
+        "timeliness": 1.0,
+        "total": 1.0,
+        "status": "active",
+    }
 
 
 def test_each_dimension_moves_with_its_own_defects(report: quality.QualityReport) -> None:
@@ -59,7 +80,12 @@ def test_threshold_splits_active_and_rejected(report: quality.QualityReport) -> 
     bare = row(report, "bare")
     assert bare["total"] < quality.ACTIVE_THRESHOLD and bare["status"] == "rejected"
     assert all((report.scores["total"] >= 0.7) == (report.scores["status"] == "active"))
-    assert report.scores[["completeness", "accuracy", "consistency", "timeliness", "total"]].stack().between(0, 1).all()
+    assert (
+        report.scores[["completeness", "accuracy", "consistency", "timeliness", "total"]]
+        .stack()
+        .between(0, 1)
+        .all()
+    )
 
 
 def test_output_suite_passes_on_scores_and_fails_on_a_corrupt_frame(report: quality.QualityReport) -> None:

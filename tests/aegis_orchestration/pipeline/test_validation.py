@@ -12,8 +12,13 @@ from aegis_shared.models import Announcement
 
 
 def make(**fields: object) -> Announcement:
-    base: dict[str, object] = {"source": "bizinfo", "source_id": "PBLN_1", "title": "2026년 창업 도약 패키지",
-                               "organization": "중소벤처기업부", "url": "https://www.bizinfo.go.kr/x?a=1&amp;b=2"}
+    base: dict[str, object] = {
+        "source": "bizinfo",
+        "source_id": "PBLN_1",
+        "title": "2026년 창업 도약 패키지",
+        "organization": "중소벤처기업부",
+        "url": "https://www.bizinfo.go.kr/x?a=1&amp;b=2",
+    }
     base.update(fields)
     return Announcement.model_validate(base)
 
@@ -33,16 +38,24 @@ def make(**fields: object) -> Announcement:
         ({"region_codes": ["서울"]}, "DP_2001", "2-digit"),
     ],
 )
-def test_each_bad_input_is_rejected_with_its_code(fields: dict[str, object], code: str, fragment: str) -> None:
+def test_each_bad_input_is_rejected_with_its_code(
+    fields: dict[str, object], code: str, fragment: str
+) -> None:
     outcome = validate(make(**fields))
     assert isinstance(outcome, Rejection)
-    assert (outcome.code, outcome.source, outcome.source_id) == (code, "bizinfo", fields.get("source_id", "PBLN_1"))
+    assert (outcome.code, outcome.source, outcome.source_id) == (
+        code,
+        "bizinfo",
+        fields.get("source_id", "PBLN_1"),
+    )
     assert fragment in outcome.reason
     assert is_registered(outcome.code)
 
 
 def test_valid_record_comes_back_clean_with_a_recomputed_hash() -> None:
-    raw = make(summary="<p>지원&nbsp;내용 &amp; 대상</p><script>alert(1)</script>", url="www.k-startup.go.kr/a")
+    raw = make(
+        summary="<p>지원&nbsp;내용 &amp; 대상</p><script>alert(1)</script>", url="www.k-startup.go.kr/a"
+    )
     outcome = validate(raw)
     assert isinstance(outcome, Announcement)
     assert outcome.summary == "지원 내용 & 대상"

@@ -23,7 +23,8 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_validate_order_cycles_on_the_real_registry() -> None:
     code, out, _ = _run("validate")
-    assert code == 0 and out.strip() == "OK: 10 tables valid"
+    tables = len(list((Path(__file__).resolve().parents[3] / "schemas" / "db").glob("*.yaml")))
+    assert code == 0 and out.strip() == f"OK: {tables} tables valid"
     code, out, _ = _run("order")
     assert code == 0 and out.split() == SchemaRegistry.load().migration_order()
     code, out, _ = _run("cycles")
@@ -58,7 +59,8 @@ def test_cycles_exit_non_zero(tmp_path: Path, write_table: WriteTable) -> None:
 def test_docs_and_erd(tmp_path: Path) -> None:
     code, out, _ = _run("erd")
     entities, relations = parse_er_diagram(out)
-    assert code == 0 and len(entities) == 10 and len(relations) == 8
+    assert code == 0 and set(entities) == set(SchemaRegistry.load().names)
+    assert len(relations) >= 8  # the seed-002 references, plus any the pipeline tables add
     code, out, _ = _run("docs", "--output", str(tmp_path / "schema.md"))
     text = (tmp_path / "schema.md").read_text(encoding="utf-8")
     assert code == 0 and "## applications" in text and "`reviewed_by` → `users.id`" in text

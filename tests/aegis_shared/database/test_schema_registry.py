@@ -26,6 +26,7 @@ PIPELINE_TABLES = {
     "audit_logs",
     "store_sync_state",
     "pipeline_runs",
+    "event_outbox",
 }
 SEED_TABLES = {"users", "policies", "applications", "audit_logs", "notifications"}
 

