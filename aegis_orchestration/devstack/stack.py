@@ -147,7 +147,8 @@ class DevStack:
         """The ``AEGIS_*`` variables that point every component at this stack."""
         return {
             "AEGIS_POSTGRES_URL": self.postgres.url("aegis"),
-            "AEGIS_DAGSTER_PG_URL": self.postgres.url("dagster", driver="postgresql"),
+            # dagster-postgres speaks psycopg2; SQLAlchemy 2.1 would otherwise pick psycopg 3 for postgresql://.
+            "AEGIS_DAGSTER_PG_URL": self.postgres.url("dagster", driver="postgresql+psycopg2"),
             "AEGIS_KAFKA_BOOTSTRAP": self.broker.bootstrap,
             "AEGIS_REDIS_URL": f"{self.graph.url}/0",
             "AEGIS_GRAPH_URL": self.graph.url,

@@ -22,8 +22,10 @@ def hot_path() -> None:
               "(default: when DAGSTER_HOME is set).")
 @click.option("--max-batches", type=int, default=None, help="Stop after this many batches (for smoke tests).")
 @click.option("--idle-timeout", type=float, default=None, help="Stop after this many idle seconds.")
+@click.option("--session-timeout-ms", type=click.IntRange(1000, 300_000), default=45_000, show_default=True,
+              help="Consumer-group session timeout; joining takes about half of it on Tansu.")
 def serve(group_id: str, batch_size: int, poll_timeout: float, report: bool | None, max_batches: int | None,
-          idle_timeout: float | None) -> None:
+          idle_timeout: float | None, session_timeout_ms: int) -> None:
     """Consume {env}.aegis.collection.v1 and stage each batch; stops cleanly on SIGTERM/SIGINT."""
     from aegis_orchestration.hot_path.processor import HotPathProcessor
     from aegis_orchestration.hot_path.service import HotPathService, dagster_reporter
@@ -38,7 +40,9 @@ def serve(group_id: str, batch_size: int, poll_timeout: float, report: bool | No
         reporter = dagster_reporter(DagsterInstance.get())
     engine = PostgresResource().engine()
     with HotPathProcessor(engine, settings) as processor, HotPathService(
-        processor, group_id=group_id, batch_size=batch_size, poll_timeout=poll_timeout, reporter=reporter
+        processor, group_id=group_id, batch_size=batch_size, poll_timeout=poll_timeout, reporter=reporter,
+        config={"session.timeout.ms": session_timeout_ms,
+                "heartbeat.interval.ms": max(500, session_timeout_ms // 6)},
     ) as service:
         # Whatever an earlier crash left in the outbox goes out before new work.
         leftover = processor.publish()

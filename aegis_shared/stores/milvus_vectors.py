@@ -30,8 +30,9 @@ from aegis_shared.stores.batching import chunks
 from aegis_shared.stores.failures import backend_errors
 
 BATCH_SIZE = 1_000
-# Milvus caps one query/iterator page at 16,384 rows; stay well below it.
-ITERATOR_BATCH = 10_000
+# Milvus caps one query/iterator page at 16,384 rows. Pages are the cost driver in Milvus Lite
+# (each one re-scans the growing segments), so use nearly the whole cap.
+ITERATOR_BATCH = 16_000
 MODEL_ID_PROPERTY = "aegis.embedding_model_id"
 DIM_PROPERTY = "aegis.embedding_dim"
 MAX_MODEL_ID_LENGTH = 256

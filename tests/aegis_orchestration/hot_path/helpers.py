@@ -41,25 +41,32 @@ def announcement(i: int, *, title: str | None = None, **fields: object) -> Annou
     return Announcement.model_validate(values | fields)
 
 
-def publish_collected(settings: Settings, items: Sequence[Announcement], *, partition: int | None = None) -> None:
+def publish_collected(
+    settings: Settings, items: Sequence[Announcement], *, partition: int | None = None
+) -> None:
     """Publish ``PolicyCollected`` exactly as the collection asset does (optionally to one partition)."""
     events = collected_events(items)
     if partition is not None:
         # Same events, one partition: a single range holds them all, in this order.
         with EventPublisher(settings.kafka_bootstrap, BundledSchemas(), settings=settings) as publisher:
             envelopes = [publisher.build(e.event_type, e.data) for e in events]
-        produce_raw(settings, [(e.to_bytes(), ev.key) for e, ev in zip(envelopes, events, strict=True)],
-                    partition=partition)
+        produce_raw(
+            settings,
+            [(e.to_bytes(), ev.key) for e, ev in zip(envelopes, events, strict=True)],
+            partition=partition,
+        )
         return
     with EventPublisher(settings.kafka_bootstrap, BundledSchemas(), settings=settings) as publisher:
         publisher.publish_many(events)
 
 
-def produce_raw(settings: Settings, items: Iterable[tuple[bytes, str | bytes | None]],
-                *, partition: int | None = None) -> None:
+def produce_raw(
+    settings: Settings, items: Iterable[tuple[bytes, str | bytes | None]], *, partition: int | None = None
+) -> None:
     """Produce arbitrary bytes (malformed messages) to the collection topic."""
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True,
-                         "linger.ms": 5})
+    producer = Producer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True, "linger.ms": 5}
+    )
     topic = settings.topic("collection")
     for value, key in items:
         if partition is None:
@@ -128,35 +135,58 @@ def drop_database(admin: sa.Engine, db: Database) -> None:
 
 
 def resources(settings: Settings, db: Database) -> dict[str, object]:
-    return {"postgres": PostgresResource(url=db.url),
-            "kafka": KafkaResource(bootstrap=settings.kafka_bootstrap, env=settings.env)}
+    return {
+        "postgres": PostgresResource(url=db.url),
+        "kafka": KafkaResource(bootstrap=settings.kafka_bootstrap, env=settings.env),
+    }
 
 
-def run_job(settings: Settings, db: Database, run_config: dict, instance: dg.DagsterInstance | None = None,
-            **kwargs: object) -> dg.ExecuteInProcessResult:
+def run_job(
+    settings: Settings,
+    db: Database,
+    run_config: dict,
+    instance: dg.DagsterInstance | None = None,
+    **kwargs: object,
+) -> dg.ExecuteInProcessResult:
     defs = dg.Definitions(assets=[staged_policies], jobs=[hot_path_job], resources=resources(settings, db))
     return defs.resolve_job_def("hot_path_job").execute_in_process(
-        run_config=run_config, instance=instance, **kwargs  # type: ignore[arg-type]
+        run_config=run_config,
+        instance=instance,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
 def range_config(topic: str, partition: int, start: int, end: int) -> dict:
-    return {"ops": {"staged_policies": {"config": {"topic": topic, "partition": partition,
-                                                   "start_offset": start, "end_offset": end}}}}
+    return {
+        "ops": {
+            "staged_policies": {
+                "config": {"topic": topic, "partition": partition, "start_offset": start, "end_offset": end}
+            }
+        }
+    }
 
 
 def policy_rows(engine: sa.Engine) -> dict[str, tuple]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT id, content_hash, version, status, title, quality_score "
-                                    "FROM policies ORDER BY id")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT id, content_hash, version, status, title, quality_score FROM policies ORDER BY id"
+            )
+        ).all()
     return {row.id: tuple(row[1:]) for row in rows}
 
 
 def outbox_rows(engine: sa.Engine) -> list[tuple]:
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(
-            "SELECT dedupe_key, kind, topic, error_code, source_partition, source_offset, "
-            "published_at IS NOT NULL FROM event_outbox ORDER BY id")).all()]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT dedupe_key, kind, topic, error_code, source_partition, source_offset, "
+                    "published_at IS NOT NULL FROM event_outbox ORDER BY id"
+                )
+            ).all()
+        ]
 
 
 def headers_of(message: Message) -> dict[str, str]:
@@ -165,8 +195,10 @@ def headers_of(message: Message) -> dict[str, str]:
 
 def read_events(settings: Settings, expected: int, timeout: float = 30.0) -> list[dict]:
     """``PolicyValidated`` envelopes on the env's policy topic."""
-    return [json.loads(m.value()) for m in read_all(settings.kafka_bootstrap, settings.topic("policy"), expected,
-                                                     timeout)]
+    return [
+        json.loads(m.value())
+        for m in read_all(settings.kafka_bootstrap, settings.topic("policy"), expected, timeout)
+    ]
 
 
 def read_dlq(settings: Settings, expected: int, timeout: float = 30.0) -> list[Message]:

@@ -35,7 +35,7 @@ def _collected(builder: EventPublisher, **fields: object) -> tuple[bytes, dict]:
     return envelope.to_bytes(), envelope.to_wire()
 
 
-def test_a_collected_event_is_accepted_with_its_announcement(validators, builder) -> None:  # noqa: ANN001
+def test_a_collected_event_is_accepted_with_its_announcement(validators, builder) -> None:
     value, wire = _collected(builder)
     outcome = examine(_record(value), validators)
     assert isinstance(outcome, Accepted)
@@ -55,28 +55,28 @@ def test_a_collected_event_is_accepted_with_its_announcement(validators, builder
         (b"x" * (MAX_MESSAGE_BYTES + 1), "VALID_3011"),
     ],
 )
-def test_unreadable_messages_are_refused_with_their_code(validators, value: bytes | None, code: str) -> None:  # noqa: ANN001
+def test_unreadable_messages_are_refused_with_their_code(validators, value: bytes | None, code: str) -> None:
     outcome = examine(_record(value), validators)
     assert isinstance(outcome, Refused)
     assert outcome.code == code and outcome.reason
     assert outcome.record.value == value  # the original bytes stay with the refusal
 
 
-def test_schema_invalid_data_is_valid_3005(validators, builder) -> None:  # noqa: ANN001
+def test_schema_invalid_data_is_valid_3005(validators, builder) -> None:
     _, wire = _collected(builder)
     wire["data"]["content_hash"] = "nope"
     outcome = examine(_record(json.dumps(wire).encode()), validators)
     assert isinstance(outcome, Refused) and outcome.code == "VALID_3005"
 
 
-def test_another_event_type_on_the_collection_topic_is_refused(validators, builder) -> None:  # noqa: ANN001
+def test_another_event_type_on_the_collection_topic_is_refused(validators, builder) -> None:
     envelope = builder.build("PolicyDeleted", {"policyId": "bizinfo:1", "reason": "expired"})
     outcome = examine(_record(envelope.to_bytes()), validators)
     assert isinstance(outcome, Refused) and outcome.code == "VALID_3001"
     assert "PolicyDeleted" in outcome.reason
 
 
-def test_announcement_with_unknown_fields_is_dp_2001(validators, builder) -> None:  # noqa: ANN001
+def test_announcement_with_unknown_fields_is_dp_2001(validators, builder) -> None:
     _, wire = _collected(builder)
     wire["data"]["announcement"]["surprise"] = 1
     outcome = examine(_record(json.dumps(wire, ensure_ascii=False).encode()), validators)
@@ -84,7 +84,7 @@ def test_announcement_with_unknown_fields_is_dp_2001(validators, builder) -> Non
     assert "surprise" in outcome.reason
 
 
-def test_event_keys_disagreeing_with_the_announcement_is_dp_2001(validators, builder) -> None:  # noqa: ANN001
+def test_event_keys_disagreeing_with_the_announcement_is_dp_2001(validators, builder) -> None:
     _, wire = _collected(builder)
     wire["data"]["source_id"] = "PBLN_999999"
     outcome = examine(_record(json.dumps(wire, ensure_ascii=False).encode()), validators)
@@ -100,7 +100,7 @@ def test_event_keys_disagreeing_with_the_announcement_is_dp_2001(validators, bui
         ({"raw": {"blob": "가" * 100_000}}, "DP_2008"),
     ],
 )
-def test_basic_validation_refusals_keep_their_codes(validators, builder, fields: dict, code: str) -> None:  # noqa: ANN001
+def test_basic_validation_refusals_keep_their_codes(validators, builder, fields: dict, code: str) -> None:
     value, _ = _collected(builder, **fields)
     outcome = examine(_record(value), validators)
     assert isinstance(outcome, Refused) and outcome.code == code

@@ -42,8 +42,9 @@ def _sensor_requests(settings: Settings, db: Database) -> list[dg.RunRequest]:
     cursor, requests = None, []
     with dg.instance_for_test() as instance:
         for _ in range(10):
-            context = dg.build_sensor_context(cursor=cursor, instance=instance,
-                                              resources=resources(settings, db))
+            context = dg.build_sensor_context(
+                cursor=cursor, instance=instance, resources=resources(settings, db)
+            )
             result = sensor(context)
             if not result.run_requests:
                 return requests
@@ -71,7 +72,9 @@ def test_thousand_messages_become_the_right_rows_and_dlq_entries(hp_settings: Se
 
     # Every valid policy is a row with its latest content, staged for the cold path.
     rows = policy_rows(db.engine)
-    expected = {a.policy_id: a.content_hash for a in originals} | {a.policy_id: a.content_hash for a in changed}
+    expected = {a.policy_id: a.content_hash for a in originals} | {
+        a.policy_id: a.content_hash for a in changed
+    }
     assert {pid: row[0] for pid, row in rows.items()} == expected
     assert {row[2] for row in rows.values()} == {"pending_validation"}
     # Every bad record is in the DLQ once, with its code and original bytes.
@@ -98,10 +101,16 @@ def test_retrying_a_range_writes_nothing_twice(hp_settings: Settings, db: Databa
         second = run_job(hp_settings, db, config, instance=instance)
         assert first.success and second.success
         assert policy_rows(db.engine) == rows and outbox_rows(db.engine) == outbox
-        meta = [m.asset_materialization.metadata for m in (instance.fetch_materializations(dg.AssetKey("staged_policies"), limit=10)
-                                     .records)]
+        meta = [
+            m.asset_materialization.metadata
+            for m in (instance.fetch_materializations(dg.AssetKey("staged_policies"), limit=10).records)
+        ]
     values = sorted(({k: v.value for k, v in m.items()} for m in meta), key=lambda m: -m["inserted"])
-    assert values[0]["inserted"] == 40 and values[0]["dead_lettered"] == 1 and values[0]["events_published"] == 41
+    assert (
+        values[0]["inserted"] == 40
+        and values[0]["dead_lettered"] == 1
+        and values[0]["events_published"] == 41
+    )
     assert values[1]["inserted"] == 0 and values[1]["unchanged"] == 40 and values[1]["events_published"] == 0
     assert values[1]["outbox_written"] == 0  # the DLQ entry is not written again either
     assert len(read_events(hp_settings, 40)) == 40 and len(read_dlq(hp_settings, 1)) == 1
@@ -109,10 +118,21 @@ def test_retrying_a_range_writes_nothing_twice(hp_settings: Settings, db: Databa
 
 def _kill_mid_range(settings: Settings, db: Database, offsets: OffsetRange, after_chunks: int) -> None:
     """Run the hot path in a real process and SIGKILL it after ``after_chunks`` committed chunks."""
-    env = {**os.environ, "AEGIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "AEGIS_ENV": settings.env,
-           "AEGIS_POSTGRES_URL": db.url}
-    args = [sys.executable, str(DRIVER), offsets.topic, str(offsets.partition), str(offsets.start),
-            str(offsets.end), str(after_chunks)]
+    env = {
+        **os.environ,
+        "AEGIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "AEGIS_ENV": settings.env,
+        "AEGIS_POSTGRES_URL": db.url,
+    }
+    args = [
+        sys.executable,
+        str(DRIVER),
+        offsets.topic,
+        str(offsets.partition),
+        str(offsets.start),
+        str(offsets.end),
+        str(after_chunks),
+    ]
     with subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True) as proc:
         watchdog = threading.Timer(120, proc.kill)  # a stuck driver fails the test instead of hanging it
         watchdog.start()
@@ -127,7 +147,7 @@ def _kill_mid_range(settings: Settings, db: Database, offsets: OffsetRange, afte
 
 
 def test_a_run_killed_mid_range_then_re_executed_equals_a_clean_run(
-    settings: Settings, hp_settings: Settings, db: Database, pg_engine, pg_url: str  # noqa: ANN001
+    settings: Settings, hp_settings: Settings, db: Database, pg_engine, pg_url: str
 ) -> None:
     from tests.aegis_orchestration.hot_path.helpers import create_database, drop_database
 
@@ -158,6 +178,7 @@ def test_a_run_killed_mid_range_then_re_executed_equals_a_clean_run(
             assert run_job(killed_settings, db, config, instance=instance).success
 
         assert policy_rows(db.engine) == policy_rows(clean_db.engine)
+
         # Same messages under the same deterministic keys (topics differ only by the env prefix).
         def without_topic(rows: list[tuple]) -> list[tuple]:
             return [row[:2] + row[3:] for row in rows]
@@ -166,10 +187,13 @@ def test_a_run_killed_mid_range_then_re_executed_equals_a_clean_run(
         events = {}
         for name, s in (("clean", clean_settings), ("killed", killed_settings)):
             read = read_events(s, len([r for r in outbox_rows(db.engine) if r[1] == "event"]))
-            events[name] = Counter((e["data"]["policy_id"], e["data"]["version"], e["data"]["content_hash"])
-                                   for e in read)
+            events[name] = Counter(
+                (e["data"]["policy_id"], e["data"]["version"], e["data"]["content_hash"]) for e in read
+            )
             assert max(events[name].values()) == 1  # no duplicates
-            dlq = Counter((headers_of(m)["original-offset"], headers_of(m)["error-code"]) for m in read_dlq(s, 6))
+            dlq = Counter(
+                (headers_of(m)["original-offset"], headers_of(m)["error-code"]) for m in read_dlq(s, 6)
+            )
             assert len(dlq) == 6 and max(dlq.values()) == 1
         assert events["killed"] == events["clean"]
     finally:

@@ -1,4 +1,4 @@
-"""Fixtures of the sensor tests (same as the hot-path tests): a fresh database per test and a unique topic prefix."""
+"""Fixtures of the sensor tests, as in the hot-path tests: a fresh database, a unique topic prefix."""
 
 from __future__ import annotations
 
