@@ -45,7 +45,8 @@ def _ms(started: float) -> float:
 @dg.asset(
     group_name=GROUP,
     partitions_def=daily_partitions,
-    deps=[dg.AssetDep("raw_announcements", partition_mapping=by_collection_date)],
+    # staged_policies: what the hot path wrote as pending_validation, finished here.
+    deps=[dg.AssetDep("raw_announcements", partition_mapping=by_collection_date), "staged_policies"],
     kinds={"python", "postgres"},
     description="Every record collected that day (and every hot-path record pending validation), fully "
     "validated: required fields, lengths, period and URL sanity, markup removed. Rejections are kept "

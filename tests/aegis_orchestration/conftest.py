@@ -1,4 +1,4 @@
-"""Fixtures of the hot-path tests: a fresh database per test and a unique topic prefix."""
+"""Fixtures shared by the hot-path and sensor tests: a fresh database per test, a unique topic prefix."""
 
 from __future__ import annotations
 
