@@ -12,7 +12,7 @@ from datetime import datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from aegis_orchestration.definitions import all_assets
+from aegis_orchestration.definitions import all_assets, defs
 from aegis_orchestration.partitions import SOURCES, TIMEZONE
 from aegis_orchestration.resources import SourcesResource, default_resources
 from aegis_orchestration.sources.replay import ReplayServer
@@ -77,11 +77,10 @@ def materialize_day(
             instance=instance,
             partition_key=dg.MultiPartitionKey({"date": day, "source": source}),
             raise_on_error=False,
+            run_config=run_config,
         )
         if not result.success:
             summary.collection_failures.append(source)
-    from aegis_orchestration.definitions import defs
-
     checks = list(defs.asset_checks or [])
     cold = dg.materialize(
         [*all_assets, *checks],
@@ -90,6 +89,7 @@ def materialize_day(
         instance=instance,
         partition_key=day,
         raise_on_error=False,
+        run_config=run_config,
     )
     summary.cold_path_success = cold.success
     summary.checks = _checks(cold)
@@ -126,4 +126,5 @@ def run(day: str | None = None) -> RunSummary:
             data_portal_service_key="offline-replay",
         )
         # Failures still print (ERROR); the step-by-step chatter is in the UI's run logs.
-        return materialize_day(day or today(), resources, instance=dg.DagsterInstance.get(), log_level="ERROR")
+        instance = dg.DagsterInstance.get()
+        return materialize_day(day or today(), resources, instance=instance, log_level="ERROR")

