@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from aegis_orchestration.pipeline.dedup import PolicyCandidate
+from aegis_orchestration.pipeline.industries import industries_for
 from aegis_orchestration.pipeline.validation import Rejection
 from aegis_shared.models import Announcement, PolicyStatus
 from aegis_shared.stores.base import PolicyDocument
@@ -306,7 +307,7 @@ def load_documents(engine: sa.Engine, ids: Sequence[str]) -> list[PolicyDocument
             category=row["category"],
             region_codes=tuple(row["region_codes"] or ()),
             target_groups=tuple(row["target_groups"] or ()),
-            industries=(row["category"],) if row["category"] else (),
+            industries=industries_for(row["title"], row["summary"]),
             url=row["url"],
             period_start=row["period_start"],
             period_end=row["period_end"],
