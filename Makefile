@@ -12,10 +12,10 @@ PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
 ## Install apt packages (PostgreSQL) once, after apt-get update.
 system-deps:
-ifeq ($(PG_INITDB),)
-	$(SUDO) apt-get update
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql postgresql-contrib
-endif
+	@if [ -z "$(PG_INITDB)" ] || ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql postgresql-contrib python3-venv; \
+	fi
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,6 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/publish.py
 	$(BIN)/python benchmarks/stores.py
+	$(BIN)/python benchmarks/cold_path.py
+	$(BIN)/python benchmarks/hot_path.py
+	$(BIN)/python benchmarks/cache.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shlex
 from pathlib import Path
 
 import click
@@ -115,7 +116,7 @@ def env(root: Path) -> None:
     from aegis_orchestration.devstack import DevStack
 
     for key, value in DevStack(root).env().items():
-        click.echo(f"export {key}={value}")
+        click.echo(f"export {key}={shlex.quote(value)}")
 
 
 @main.command()

@@ -43,7 +43,7 @@ DAY = date(2026, 11, 20)
 
 
 def synthetic(n: int) -> list[Announcement]:
-    """N distinct programmes cut from the snapshot's real shapes (ids, periods and titles varied)."""
+    """N distinct programmes cut from the snapshot's shapes (ids, periods, titles, organisations varied)."""
     base = [a for a in load_announcements() if validation.validate(a).__class__ is Announcement]
     out = []
     for i in range(n):
@@ -55,6 +55,9 @@ def synthetic(n: int) -> list[Announcement]:
                 | {
                     "source_id": f"{item.source_id}-{i}",
                     "title": f"{item.title} ({round_ + 1}회차)",
+                    # A distinct organisation per round keeps the copies from being (rightly)
+                    # merged as near-duplicates of one another.
+                    "organization": f"{item.organization or '기관'} {round_ + 1}지부",
                     "period_start": item.period_start + shift if item.period_start else None,
                     "period_end": item.period_end + shift if item.period_end else None,
                     "collected_at": datetime(2026, 11, 20, tzinfo=UTC),

@@ -232,7 +232,7 @@ def bench_publishing(settings: Settings, engine: sa.Engine, n: int) -> None:
             publisher.publish_many(outgoing)
             rates["EventPublisher.publish_many"].append(n / (time.perf_counter() - start))
             # Fill the outbox outside the timing, then time only the relay.
-            from aegis_orchestration.hot_path.outbox import OutboxMessage, write_messages
+            from aegis_orchestration.pipeline.outbox import OutboxMessage, write_messages
 
             with engine.begin() as conn:
                 write_messages(

@@ -12,9 +12,9 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from aegis_orchestration.assets.events import publish
 from aegis_orchestration.partitions import by_collection_date, daily_partitions
 from aegis_orchestration.pipeline import dedup, policies, quality, validation
+from aegis_orchestration.pipeline.outbox import OutboxRelay
 from aegis_orchestration.resources import KafkaResource, PostgresResource
 from aegis_shared.models import Announcement
 
@@ -58,7 +58,10 @@ def validated_announcements(
     started = time.perf_counter()
     engine = postgres.engine()
     collected = policies.load_collected(engine, _day(context))
-    pending = policies.load_pending(engine)
+    # Hot-path records are finished by the newest day's run only: a backfill of an old day must
+    # not score today's records against that day, and parallel partitions must not race on them.
+    newest = context.partition_key == daily_partitions.get_last_partition_key()
+    pending = policies.load_pending(engine) if newest else []
     seen = {(a.source, a.source_id) for a in collected}
     records = collected + [p for p in pending if (p.source, p.source_id) not in seen]
     valid: list[Announcement] = []
@@ -172,12 +175,17 @@ def policies_table(
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
     engine = postgres.engine()
-    report = policies.upsert_policies(
-        engine, deduplicated_announcements.candidates, policy_quality, run_id=context.run_id
-    )
-    published = publish(
-        kafka, [("PolicyQualityUpdated", t, str(t["policy_id"])) for t in report.transitions], context
-    )
+    with kafka.publisher() as events:
+        report = policies.upsert_policies(
+            engine,
+            deduplicated_announcements.candidates,
+            policy_quality,
+            run_id=context.run_id,
+            events=events,
+        )
+    # The events were written to the outbox with the rows; the relay publishes whatever is pending.
+    with OutboxRelay(engine, kafka.settings().kafka_bootstrap) as relay:
+        published = relay.publish_pending()
     return dg.MaterializeResult(
         metadata={
             "inserted": report.inserted,
@@ -185,9 +193,9 @@ def policies_table(
             "unchanged": report.unchanged,
             "archived_duplicates": report.archived,
             "status_changes": len(report.transitions),
-            "events_published": published,
+            "outbox_events_published": published,
             "duration_ms": _ms(started),
-            "dagster/row_count": report.inserted + report.updated + report.unchanged,
+            "dagster/row_count": policies.count_policies(engine),
         }
     )
 

@@ -75,6 +75,17 @@ class PostgresServer:
                 path.chmod(0o755)
             shutil.chown(self.root / "postgres", "postgres", "postgres")
             shutil.chown(self.socket_dir, "postgres", "postgres")
+        if (
+            os.geteuid() == 0
+            and subprocess.run(
+                ["runuser", "-u", "postgres", "--", "test", "-w", str(self.root / "postgres")], check=False
+            ).returncode
+            != 0
+        ):
+            raise StackError(
+                f"the postgres user cannot reach {self.root} (a parent directory is private, e.g. /root); "
+                "choose a stack root it can reach: `aegis devstack up --root /tmp/aegis` or AEGIS_DATA_DIR"
+            )
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
                 [

@@ -32,8 +32,12 @@ class OffsetRangeConfig(dg.Config):
 
     @classmethod
     def of(cls, offsets: OffsetRange) -> "OffsetRangeConfig":
-        return cls(topic=offsets.topic, partition=offsets.partition, start_offset=offsets.start,
-                   end_offset=offsets.end)
+        return cls(
+            topic=offsets.topic,
+            partition=offsets.partition,
+            start_offset=offsets.start,
+            end_offset=offsets.end,
+        )
 
 
 @dg.asset(

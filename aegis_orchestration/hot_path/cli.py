@@ -15,17 +15,36 @@ def hot_path() -> None:
 @hot_path.command()
 @click.option("--group-id", default="aegis-hot-path", show_default=True, help="Kafka consumer group.")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--poll-timeout", default=0.2, show_default=True, type=click.FloatRange(0.01, 10.0),
-              help="Seconds one poll waits for the first record of a batch.")
-@click.option("--report/--no-report", default=None,
-              help="Report each batch to Dagster as a runless materialization "
-              "(default: when DAGSTER_HOME is set).")
+@click.option(
+    "--poll-timeout",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0.01, 10.0),
+    help="Seconds one poll waits for the first record of a batch.",
+)
+@click.option(
+    "--report/--no-report",
+    default=None,
+    help="Report each batch to Dagster as a runless materialization (default: when DAGSTER_HOME is set).",
+)
 @click.option("--max-batches", type=int, default=None, help="Stop after this many batches (for smoke tests).")
 @click.option("--idle-timeout", type=float, default=None, help="Stop after this many idle seconds.")
-@click.option("--session-timeout-ms", type=click.IntRange(1000, 300_000), default=45_000, show_default=True,
-              help="Consumer-group session timeout; joining takes about half of it on Tansu.")
-def serve(group_id: str, batch_size: int, poll_timeout: float, report: bool | None, max_batches: int | None,
-          idle_timeout: float | None, session_timeout_ms: int) -> None:
+@click.option(
+    "--session-timeout-ms",
+    type=click.IntRange(1000, 300_000),
+    default=45_000,
+    show_default=True,
+    help="Consumer-group session timeout; joining takes about half of it on Tansu.",
+)
+def serve(
+    group_id: str,
+    batch_size: int,
+    poll_timeout: float,
+    report: bool | None,
+    max_batches: int | None,
+    idle_timeout: float | None,
+    session_timeout_ms: int,
+) -> None:
     """Consume {env}.aegis.collection.v1 and stage each batch; stops cleanly on SIGTERM/SIGINT."""
     from aegis_orchestration.hot_path.processor import HotPathProcessor
     from aegis_orchestration.hot_path.service import HotPathService, dagster_reporter
@@ -39,24 +58,39 @@ def serve(group_id: str, batch_size: int, poll_timeout: float, report: bool | No
 
         reporter = dagster_reporter(DagsterInstance.get())
     engine = PostgresResource().engine()
-    with HotPathProcessor(engine, settings) as processor, HotPathService(
-        processor, group_id=group_id, batch_size=batch_size, poll_timeout=poll_timeout, reporter=reporter,
-        config={"session.timeout.ms": session_timeout_ms,
-                "heartbeat.interval.ms": max(500, session_timeout_ms // 6)},
-    ) as service:
+    with (
+        HotPathProcessor(engine, settings) as processor,
+        HotPathService(
+            processor,
+            group_id=group_id,
+            batch_size=batch_size,
+            poll_timeout=poll_timeout,
+            reporter=reporter,
+            config={
+                "session.timeout.ms": session_timeout_ms,
+                "heartbeat.interval.ms": max(500, session_timeout_ms // 6),
+            },
+        ) as service,
+    ):
         # Whatever an earlier crash left in the outbox goes out before new work.
         leftover = processor.publish()
-        click.echo(f"hot-path serve: topic {service.topic}, group {group_id}; "
-                   f"{leftover} leftover outbox message(s) published", err=True)
+        click.echo(
+            f"hot-path serve: topic {service.topic}, group {group_id}; "
+            f"{leftover} leftover outbox message(s) published",
+            err=True,
+        )
         stats = service.run(max_batches=max_batches, idle_timeout=idle_timeout, install_signal_handlers=True)
-    click.echo(f"hot-path serve stopped: {stats.batches} batch(es), {stats.records} record(s), "
-               f"{stats.written} row(s) written, {stats.dead_lettered} sent to the DLQ", err=True)
+    click.echo(
+        f"hot-path serve stopped: {stats.batches} batch(es), {stats.records} record(s), "
+        f"{stats.written} row(s) written, {stats.dead_lettered} sent to the DLQ",
+        err=True,
+    )
 
 
 @hot_path.command()
 def relay() -> None:
     """Publish every unpublished outbox entry once (what every run and batch also does)."""
-    from aegis_orchestration.hot_path.outbox import OutboxRelay
+    from aegis_orchestration.pipeline.outbox import OutboxRelay
     from aegis_orchestration.resources import PostgresResource
     from aegis_shared.config import get_settings
     from aegis_shared.events.topics import ensure_topics

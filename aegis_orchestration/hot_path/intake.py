@@ -93,8 +93,9 @@ def examine(record: SourceRecord, validators: SchemaValidators) -> Accepted | Re
     except AegisError as exc:
         return Refused(record, exc.code, exc.message)
     if envelope.event_type != EXPECTED_EVENT_TYPE:
-        return Refused(record, "VALID_3001",
-                       f"collection topic carries {EXPECTED_EVENT_TYPE}, not {envelope.event_type}")
+        return Refused(
+            record, "VALID_3001", f"collection topic carries {EXPECTED_EVENT_TYPE}, not {envelope.event_type}"
+        )
     data = envelope.data
     try:
         announcement = Announcement.model_validate(data["announcement"])
@@ -104,8 +105,11 @@ def examine(record: SourceRecord, validators: SchemaValidators) -> Accepted | Re
     actual = (announcement.source, announcement.source_id, announcement.content_hash)
     if claimed != actual:
         # The keys the event claims decide idempotency; a record disagreeing with them is corrupt.
-        fields = [name for name, a, b in zip(("source", "source_id", "content_hash"), claimed, actual,
-                                             strict=True) if a != b]
+        fields = [
+            name
+            for name, a, b in zip(("source", "source_id", "content_hash"), claimed, actual, strict=True)
+            if a != b
+        ]
         return Refused(record, "DP_2001", f"event fields {fields} disagree with the announcement")
     rejection = basic_check(announcement)
     if rejection is not None:

@@ -44,9 +44,11 @@ class OffsetRange:
 
     def __post_init__(self) -> None:
         if self.partition < 0 or self.start < 0 or self.end <= self.start:
-            raise ValidationError("VALID_3004",
-                                  f"invalid offset range {self.partition}:[{self.start}, {self.end})",
-                                  details={"partition": self.partition, "start": self.start, "end": self.end})
+            raise ValidationError(
+                "VALID_3004",
+                f"invalid offset range {self.partition}:[{self.start}, {self.end})",
+                details={"partition": self.partition, "start": self.start, "end": self.end},
+            )
 
     @property
     def run_key(self) -> str:
@@ -61,8 +63,14 @@ class OffsetRange:
 
 def _consumer(bootstrap: str, config: Mapping[str, Any] | None) -> Consumer:
     # librdkafka wants a group id even for assign(); nothing is ever committed to it.
-    return Consumer({**_READER_CONFIG, **(config or {}), "bootstrap.servers": bootstrap,
-                     "group.id": f"aegis-hot-path-reader-{uuid.uuid4().hex[:8]}"})
+    return Consumer(
+        {
+            **_READER_CONFIG,
+            **(config or {}),
+            "bootstrap.servers": bootstrap,
+            "group.id": f"aegis-hot-path-reader-{uuid.uuid4().hex[:8]}",
+        }
+    )
 
 
 def _raise_if_fatal(error: KafkaError) -> None:
@@ -88,10 +96,11 @@ def read_range(
             left = deadline - time.monotonic()
             if left <= 0:
                 seen = records[-1].offset if records else None
-                raise PipelineError("DP_4001", f"range {offsets.run_key} not fully readable in {timeout}s "
-                                    f"(last offset seen {seen})",
-                                    details={"run_key": offsets.run_key, "read": len(records),
-                                             "last_seen": seen})
+                raise PipelineError(
+                    "DP_4001",
+                    f"range {offsets.run_key} not fully readable in {timeout}s (last offset seen {seen})",
+                    details={"run_key": offsets.run_key, "read": len(records), "last_seen": seen},
+                )
             for message in consumer.consume(num_messages=min(500, offsets.size), timeout=min(left, 0.5)):
                 if message.error() is not None:
                     _raise_if_fatal(message.error())
@@ -162,8 +171,9 @@ def discover(
     consumer = _consumer(bootstrap, config)
     count = 0
     try:
-        consumer.assign([TopicPartition(topic, p, cursor.get(p, OFFSET_BEGINNING))
-                         for p in range(partitions)])
+        consumer.assign(
+            [TopicPartition(topic, p, cursor.get(p, OFFSET_BEGINNING)) for p in range(partitions)]
+        )
         started = last_message = time.monotonic()
         while count < max_records:
             now = time.monotonic()

@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from aegis_orchestration.hot_path.intake import SourceRecord, examine_all
-from aegis_orchestration.hot_path.outbox import OutboxRelay
 from aegis_orchestration.hot_path.staging import StageReport, stage
+from aegis_orchestration.pipeline.outbox import OutboxRelay
 from aegis_shared.config import Settings
 from aegis_shared.events.catalogue import BundledSchemas
 from aegis_shared.events.topics import ensure_topics
@@ -88,8 +88,9 @@ class HotPathProcessor:
         for start in range(0, len(records), self.batch_size):
             accepted, refused = examine_all(records[start : start + self.batch_size], self.validators)
             with self.engine.begin() as connection:
-                total.merge(stage(connection, accepted, refused, builder=self._builder,
-                                  dlq_topic=self.dlq_topic))
+                total.merge(
+                    stage(connection, accepted, refused, builder=self._builder, dlq_topic=self.dlq_topic)
+                )
         return total
 
     def publish(self) -> int:

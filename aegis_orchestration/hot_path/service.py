@@ -183,8 +183,9 @@ class HotPathService:
         for r in records:
             ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), -1), r.offset + 1)
         try:
-            self._consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()],
-                                  asynchronous=False)
+            self._consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()], asynchronous=False
+            )
         except KafkaException as exc:
             # Uncommitted means re-delivered, and re-delivery is idempotent: report and go on.
             _log.warning("hot-path offset commit failed", error=str(exc))

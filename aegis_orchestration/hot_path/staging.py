@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from aegis_orchestration.hot_path.intake import Accepted, Refused
-from aegis_orchestration.hot_path.outbox import OutboxMessage, write_messages
+from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_shared.logging.redaction import mask_text
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import PolicyStatus
@@ -33,8 +33,18 @@ UPSERT_CHUNK = 1000
 MAX_REASON_LENGTH = 1000
 
 _POLICY_COLUMNS = (
-    "title", "organization", "executing_organization", "category", "summary", "url", "period_start",
-    "period_end", "period_open_ended", "period_note", "region_codes", "target_groups",
+    "title",
+    "organization",
+    "executing_organization",
+    "category",
+    "summary",
+    "url",
+    "period_start",
+    "period_end",
+    "period_open_ended",
+    "period_note",
+    "region_codes",
+    "target_groups",
 )
 
 # The columns the hot path writes; the table itself comes from schemas/db/policies.yaml.
@@ -81,8 +91,15 @@ class StageReport:
     written_policy_ids: list[str] = field(default_factory=list)
 
     def merge(self, other: StageReport) -> None:
-        for name in ("records", "inserted", "updated", "unchanged", "superseded_in_batch", "dead_lettered",
-                     "outbox_written"):
+        for name in (
+            "records",
+            "inserted",
+            "updated",
+            "unchanged",
+            "superseded_in_batch",
+            "dead_lettered",
+            "outbox_written",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.dlq_by_code.update(other.dlq_by_code)
         self.written_policy_ids.extend(other.written_policy_ids)
@@ -103,9 +120,16 @@ class StageReport:
 def _policy_row(item: Accepted) -> dict[str, Any]:
     a = item.announcement
     row: dict[str, Any] = {name: getattr(a, name) for name in _POLICY_COLUMNS}
-    row.update(id=a.policy_id, source=a.source, source_id=a.source_id, source_ids=[a.policy_id],
-               status=PolicyStatus.PENDING_VALIDATION.value, quality_score=None,
-               content_hash=a.content_hash, version=1)
+    row.update(
+        id=a.policy_id,
+        source=a.source,
+        source_id=a.source_id,
+        source_ids=[a.policy_id],
+        status=PolicyStatus.PENDING_VALIDATION.value,
+        quality_score=None,
+        content_hash=a.content_hash,
+        version=1,
+    )
     return row
 
 
@@ -158,20 +182,11 @@ def validated_message(builder: EventPublisher, item: Accepted, version: int) -> 
         correlation_id=item.envelope.correlation_id,
         causation_id=str(item.envelope.event_id),
     )
-    return OutboxMessage(
-        dedupe_key=f"{EVENT_TYPE}:{a.policy_id}:v{version}",
-        kind="event",
+    return envelope_message(
+        envelope,
         topic=builder.topic_for(envelope),
-        key=a.policy_id.encode(),
-        payload=envelope.to_bytes(),
-        # The same headers EventPublisher sets, so consumers route without parsing the body.
-        headers=(
-            ("event-type", envelope.event_type.encode()),
-            ("event-version", envelope.event_version.encode()),
-            ("correlation-id", envelope.correlation_id.encode()),
-            ("event-id", str(envelope.event_id).encode()),
-        ),
-        event_id=envelope.event_id,
+        key=a.policy_id,
+        dedupe_key=f"{EVENT_TYPE}:{a.policy_id}:v{version}",
         source_topic=item.record.topic,
         source_partition=item.record.partition,
         source_offset=item.record.offset,
@@ -219,8 +234,15 @@ def stage(
     written: dict[str, int] = {}
     rows = [_policy_row(item) for item in latest]
     ids = [row["id"] for row in rows]
-    existing = set(connection.execute(sa.text("SELECT id FROM policies WHERE id = ANY(:ids)"),
-                                      {"ids": ids}).scalars()) if ids else set()
+    existing = (
+        set(
+            connection.execute(
+                sa.text("SELECT id FROM policies WHERE id = ANY(:ids)"), {"ids": ids}
+            ).scalars()
+        )
+        if ids
+        else set()
+    )
     for start in range(0, len(rows), UPSERT_CHUNK):
         for policy_id, version in connection.execute(_upsert_statement(rows[start : start + UPSERT_CHUNK])):
             written[policy_id] = version

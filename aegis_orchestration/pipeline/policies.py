@@ -10,13 +10,16 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 from aegis_orchestration.pipeline.dedup import PolicyCandidate
 from aegis_orchestration.pipeline.industries import industries_for
+from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_orchestration.pipeline.validation import Rejection
+from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import Announcement, PolicyStatus
 from aegis_shared.stores.base import PolicyDocument
 
@@ -80,6 +83,7 @@ def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[s
     row = {name: getattr(item, name) for name in _POLICY_COLUMNS}
     row.update(
         id=candidate.policy_id,
+        collected_at=item.collected_at,
         source=item.source,
         source_id=item.source_id,
         source_ids=json.dumps(candidate.source_ids),
@@ -93,28 +97,40 @@ def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[s
 _UPSERT = sa.text(
     f"""
     INSERT INTO policies (id, source, source_id, source_ids, {", ".join(_POLICY_COLUMNS)}, status,
-                          quality_score, content_hash, version)
+                          quality_score, content_hash, collected_at, version)
     VALUES (:id, :source, :source_id, CAST(:source_ids AS jsonb),
             {", ".join(":" + c for c in _POLICY_COLUMNS)},
-            :status, :quality_score, :content_hash, 1)
+            :status, :quality_score, :content_hash, :collected_at, 1)
     ON CONFLICT (id) DO UPDATE SET
         {", ".join(f"{c} = EXCLUDED.{c}" for c in _POLICY_COLUMNS)},
         source_ids = EXCLUDED.source_ids, status = EXCLUDED.status,
         quality_score = EXCLUDED.quality_score, content_hash = EXCLUDED.content_hash,
+        collected_at = EXCLUDED.collected_at,
         version = policies.version + 1, updated_at = now(), deleted_at = NULL
-    WHERE policies.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+    WHERE (policies.collected_at IS NULL OR EXCLUDED.collected_at >= policies.collected_at)
+      AND (policies.content_hash IS DISTINCT FROM EXCLUDED.content_hash
        OR policies.status IS DISTINCT FROM EXCLUDED.status
        OR policies.quality_score IS DISTINCT FROM EXCLUDED.quality_score
-       OR policies.source_ids IS DISTINCT FROM EXCLUDED.source_ids
+       OR policies.source_ids IS DISTINCT FROM EXCLUDED.source_ids)
     RETURNING id, version
     """
 )
 
 
 def upsert_policies(
-    engine: sa.Engine, candidates: Sequence[PolicyCandidate], scores: pd.DataFrame, *, run_id: str | None
+    engine: sa.Engine,
+    candidates: Sequence[PolicyCandidate],
+    scores: pd.DataFrame,
+    *,
+    run_id: str | None,
+    events: EventPublisher | None = None,
 ) -> UpsertReport:
-    """Write scored policies, their metrics, history and audit rows in one transaction."""
+    """Write scored policies, their metrics, history and audit rows in one transaction.
+
+    With ``events``, each status change's ``PolicyQualityUpdated`` is built (and schema-checked)
+    by that publisher and written to the outbox in the same transaction, so a failed publish is
+    retried by the relay instead of being lost with the rows already committed.
+    """
     report = UpsertReport()
     by_id = scores.set_index("policy_id") if not scores.empty else scores
     with engine.begin() as conn:
@@ -128,6 +144,7 @@ def upsert_policies(
         ]
         written = {row.id: row.version for row in _execute_returning(conn, _UPSERT, rows)}
         metrics, history, audits = [], [], []
+        outbox: list[OutboxMessage] = []
         for row in rows:
             policy_id = str(row["id"])
             if policy_id not in written:
@@ -177,6 +194,8 @@ def upsert_policies(
                     },
                 }
                 report.transitions.append(transition)
+                if events is not None:
+                    outbox.append(_quality_event(events, transition, written[policy_id]))
                 audits.append(
                     {
                         "entity_id": policy_id,
@@ -213,8 +232,20 @@ def upsert_policies(
                 ),
                 audits,
             )
+        write_messages(conn, outbox)
         report.archived = _archive_absorbed(conn, candidates, run_id)
     return report
+
+
+def _quality_event(events: EventPublisher, transition: dict[str, Any], version: int) -> OutboxMessage:
+    envelope = events.build("PolicyQualityUpdated", transition)
+    policy_id = str(transition["policy_id"])
+    return envelope_message(
+        envelope,
+        topic=events.topic_for(envelope),
+        key=policy_id,
+        dedupe_key=f"PolicyQualityUpdated:{policy_id}:v{version}",
+    )
 
 
 def _execute_returning(
@@ -275,7 +306,31 @@ def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run
                 ),
                 {"details": json.dumps(rejection.as_dict(), ensure_ascii=False), "run_id": run_id},
             ).rowcount
+        # A record the hot path staged must not stay pending forever once full validation refused it.
+        conn.execute(
+            sa.text(
+                "UPDATE policies SET status = :rejected, updated_at = now(), version = version + 1 "
+                "WHERE source = :source AND source_id = :source_id AND status = :pending"
+            ),
+            [
+                {
+                    "rejected": PolicyStatus.REJECTED.value,
+                    "pending": PolicyStatus.PENDING_VALIDATION.value,
+                    "source": r.source,
+                    "source_id": r.source_id,
+                }
+                for r in rejections
+            ],
+        )
     return written
+
+
+def count_policies(engine: sa.Engine) -> int:
+    """Rows in ``policies`` that are not soft-deleted (the table's size, for asset metadata)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(sa.text("SELECT count(*) FROM policies WHERE deleted_at IS NULL")).scalar_one()
+        )
 
 
 def serving_fingerprints(engine: sa.Engine) -> dict[str, str]:
@@ -292,7 +347,9 @@ def load_documents(engine: sa.Engine, ids: Sequence[str]) -> list[PolicyDocument
     query = sa.text(
         "SELECT id, content_hash, title, summary, organization, executing_organization, category, "
         "region_codes, "
-        "target_groups, url, period_start, period_end, status FROM policies WHERE id = ANY(:ids) ORDER BY id"
+        "target_groups, url, period_start, period_end, status FROM policies "
+        # A policy that left the active set since the drift was measured must not be written.
+        "WHERE id = ANY(:ids) AND status = 'active' AND deleted_at IS NULL ORDER BY id"
     )
     with engine.connect() as conn:
         rows = conn.execute(query, {"ids": list(ids)}).mappings().all()

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from aegis_shared.errors import PipelineError
 from aegis_shared.models import Announcement, PolicyStatus
+from aegis_shared.text.regions import ALL_REGION_CODES
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -24,25 +26,6 @@ if TYPE_CHECKING:
 ACTIVE_THRESHOLD = 0.7
 WEIGHTS = {"completeness": 0.3, "accuracy": 0.3, "consistency": 0.2, "timeliness": 0.2}
 PLACEHOLDER_ORGANIZATIONS = ["기초자치단체", "광역자치단체", "직접수행", "공공기관", "민간", "기타", "-"]
-VALID_REGION_CODES = [
-    "11",
-    "26",
-    "27",
-    "28",
-    "29",
-    "30",
-    "31",
-    "36",
-    "41",
-    "43",
-    "44",
-    "46",
-    "47",
-    "48",
-    "50",
-    "51",
-    "52",
-]
 DIMENSIONS = tuple(WEIGHTS)
 
 
@@ -64,7 +47,7 @@ def frame(announcements: Sequence[Announcement], policy_ids: Sequence[str], toda
                 "period_end": pd.Timestamp(item.period_end) if item.period_end else pd.NaT,
                 "has_period": bool(item.period_end or item.period_open_ended),
                 "region_count": len(item.region_codes),
-                "regions_valid": all(code in VALID_REGION_CODES for code in item.region_codes),
+                "regions_valid": all(code in ALL_REGION_CODES for code in item.region_codes),
                 "target_count": len(item.target_groups),
                 "open_on_day": item.period_open_ended
                 or (item.period_end is not None and item.period_end >= today),
@@ -161,6 +144,13 @@ def score(df: pd.DataFrame) -> QualityReport:
     for outcome in validation.results:
         config = outcome.expectation_config
         dimension = config.meta["dimension"]
+        if _raised(outcome.exception_info or {}):
+            # An expectation that could not run must not count as met by every row.
+            raise PipelineError(
+                "DP_2001",
+                f"quality expectation {config.type} failed to run",
+                details={"expectation": config.type, "kwargs": dict(config.kwargs)},
+            )
         failing = pd.Series(False, index=df.index)
         failing.loc[list(outcome.result.get("unexpected_index_list") or [])] = True
         passed[dimension] += (~failing).astype(float)
@@ -174,6 +164,12 @@ def score(df: pd.DataFrame) -> QualityReport:
         for total in result["total"]
     ]
     return QualityReport(result, failures)
+
+
+def _raised(info: dict[str, Any]) -> bool:
+    """GX reports errors either flat or per metric; either way the expectation did not run."""
+    nested = (value for value in info.values() if isinstance(value, dict))
+    return bool(info.get("raised_exception")) or any(v.get("raised_exception") for v in nested)
 
 
 def output_expectations() -> list[Any]:
@@ -198,13 +194,14 @@ def histogram_markdown(totals: pd.Series, bins: int = 10) -> str:
     """A Markdown bar chart of the total score distribution (readable in the Dagster UI)."""
     if totals.empty:
         return "_no policies scored_"
-    counts = pd.cut(totals, bins=[i / bins for i in range(bins + 1)], include_lowest=True).value_counts(
-        sort=False
-    )
+    # Bucket i holds [i/bins, (i+1)/bins); 1.0 joins the top bucket, so 0.7 sits with the actives.
+    buckets = (totals * bins + 1e-9).astype(int).clip(0, bins - 1)
+    counts = buckets.value_counts().reindex(range(bins), fill_value=0)
     widest = max(int(counts.max()), 1)
     lines = ["| score | count | |", "|---|---:|---|"]
-    for interval, count in counts.items():
+    for bucket, count in counts.items():
+        low = bucket / bins
         bar = "█" * max(round(30 * count / widest), 1 if count else 0)
-        marker = " ← active from 0.7" if abs(interval.left - ACTIVE_THRESHOLD) < 1e-9 else ""
-        lines.append(f"| {interval.left:.1f}–{interval.right:.1f} | {count} | {bar}{marker} |")
+        marker = " ← active from 0.7" if abs(low - ACTIVE_THRESHOLD) < 1e-9 else ""
+        lines.append(f"| {low:.1f}–{low + 1 / bins:.1f} | {count} | {bar}{marker} |")
     return "\n".join(lines)

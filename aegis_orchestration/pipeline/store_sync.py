@@ -19,7 +19,8 @@ from aegis_shared.errors import AegisError, PipelineError
 from aegis_shared.stores.base import PolicyStore
 
 SYNC_ERROR_CODES = {"vectors": "DP_3001", "graph": "DP_3002", "search": "DP_3003"}
-BATCH_SIZE = 1_000
+# Rows read from Postgres per store call; adapters batch further inside (graph 1,000 per UNWIND).
+BATCH_SIZE = 5_000
 
 
 @dataclass(frozen=True)

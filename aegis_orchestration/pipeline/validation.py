@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlsplit
 
 from aegis_shared.models import Announcement
-from aegis_shared.text.markup import html_to_text
+from aegis_shared.text.markup import html_to_text, unescape_entities
 
 MAX_RECORD_BYTES = 256 * 1024
 MAX_LENGTHS = {
@@ -68,7 +67,7 @@ def _clean_url(url: str | None) -> tuple[str | None, str | None]:
     """Return (url, problem). Scheme-less URLs (``www.k-startup.go.kr/...``) get https."""
     if url is None or not url.strip():
         return None, None
-    url = url.strip().replace("&amp;", "&")
+    url = unescape_entities(url.strip())
     if "://" not in url and not url.lower().startswith(("javascript:", "mailto:", "data:")):
         url = "https://" + url.lstrip("/")
     parts = urlsplit(url)
@@ -78,7 +77,7 @@ def _clean_url(url: str | None) -> tuple[str | None, str | None]:
 
 
 def validate(announcement: Announcement) -> Announcement | Rejection:
-    """Full validation; returns a cleaned copy (plain text, sane URL) or a rejection."""
+    """Full validation; returns a cleaned copy (plain text, sane URL, same content hash) or a rejection."""
     problem = basic_check(announcement)
     if problem:
         return problem
@@ -101,11 +100,6 @@ def validate(announcement: Announcement) -> Announcement | Rejection:
     bad_regions = [code for code in announcement.region_codes if not (len(code) == 2 and code.isdigit())]
     if bad_regions:
         return reject("DP_2001", f"region codes {bad_regions} are not 2-digit 시도 codes")
-    # Re-validate so the content hash is recomputed over the cleaned fields.
-    return Announcement.model_validate(announcement.model_dump() | cleaned | {"url": url, "content_hash": ""})
-
-
-def is_open(announcement: Announcement, today: date) -> bool:
-    return announcement.period_open_ended or (
-        announcement.period_end is not None and announcement.period_end >= today
-    )
+    # The content hash stays the collected record's: it is the identity the hot path and collection
+    # use, so a redelivered record compares equal to the policy the cold path already cleaned.
+    return announcement.model_copy(update={**cleaned, "url": url})

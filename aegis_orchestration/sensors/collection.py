@@ -33,8 +33,10 @@ def parse_cursor(raw: str | None, topic: str) -> dict[int, int]:
 
 
 def render_cursor(topic: str, next_offsets: Mapping[int, int]) -> str:
-    return json.dumps({"v": CURSOR_VERSION, "topic": topic,
-                       "next": {str(p): o for p, o in sorted(next_offsets.items())}}, sort_keys=True)
+    return json.dumps(
+        {"v": CURSOR_VERSION, "topic": topic, "next": {str(p): o for p, o in sorted(next_offsets.items())}},
+        sort_keys=True,
+    )
 
 
 def run_request(offsets: OffsetRange) -> dg.RunRequest:
@@ -42,8 +44,11 @@ def run_request(offsets: OffsetRange) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=offsets.run_key,
         run_config=dg.RunConfig(ops={"staged_policies": OffsetRangeConfig.of(offsets)}),
-        tags={"aegis/topic": offsets.topic, "aegis/partition": str(offsets.partition),
-              "aegis/offset_range": f"{offsets.start}-{offsets.end}"},
+        tags={
+            "aegis/topic": offsets.topic,
+            "aegis/partition": str(offsets.partition),
+            "aegis/offset_range": f"{offsets.start}-{offsets.end}",
+        },
     )
 
 
@@ -71,8 +76,15 @@ def build_collection_sensor(
         settings = kafka.settings()
         topic = settings.topic("collection")
         cursor = parse_cursor(context.cursor, topic)
-        found = discover(settings.kafka_bootstrap, topic, cursor, max_records=max_records,
-                         max_range=max_range, poll_seconds=poll_seconds, idle_seconds=idle_seconds)
+        found = discover(
+            settings.kafka_bootstrap,
+            topic,
+            cursor,
+            max_records=max_records,
+            max_range=max_range,
+            poll_seconds=poll_seconds,
+            idle_seconds=idle_seconds,
+        )
         if not found.ranges:
             reason = f"no new records on {topic}" if found.partitions else f"topic {topic} does not exist yet"
             return dg.SensorResult(skip_reason=dg.SkipReason(reason))

@@ -14,6 +14,7 @@ log = get_logger(__name__)
 @dg.run_failure_sensor(
     description="Records failed runs in pipeline_runs and logs them with their step errors.",
     monitor_all_code_locations=False,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failure_recorder(context: dg.RunFailureSensorContext, postgres: PostgresResource) -> None:
     run = context.dagster_run

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from aegis_orchestration.hot_path.intake import SourceRecord
-from aegis_orchestration.hot_path.outbox import pending_count
 from aegis_orchestration.hot_path.processor import HotPathProcessor
+from aegis_orchestration.pipeline.outbox import pending_count
 from aegis_orchestration.pipeline.policies import load_pending
 from aegis_shared.config import Settings
 from aegis_shared.events import BundledSchemas

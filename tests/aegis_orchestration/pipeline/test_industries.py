@@ -10,5 +10,9 @@ def test_keywords_in_title_or_summary_name_each_industry_once() -> None:
     )
 
 
+def test_lookalike_words_do_not_match() -> None:
+    assert industries_for("본사 소재지가 서울인 기업 대상 도시재생 TRAINING 과정") == ()
+
+
 def test_no_keyword_means_no_industry_and_none_is_ignored() -> None:
     assert industries_for("청년 창업 지원", None) == ()

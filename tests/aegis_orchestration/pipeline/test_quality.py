@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from aegis_orchestration.pipeline import quality
+from aegis_shared.errors import PipelineError
 from aegis_shared.models import Announcement
 
 TODAY = date(2026, 3, 2)
@@ -107,3 +108,10 @@ def test_histogram_counts_every_policy(report: quality.QualityReport) -> None:
 
 def test_empty_input_scores_nothing() -> None:
     assert quality.score(quality.frame([], [], TODAY)).scores.empty
+
+
+def test_an_expectation_that_cannot_run_fails_loudly_instead_of_scoring_full_marks() -> None:
+    df = quality.frame([complete("x")], ["x"], TODAY).drop(columns=["url"])
+    with pytest.raises(PipelineError) as error:
+        quality.score(df)
+    assert error.value.code == "DP_2001"

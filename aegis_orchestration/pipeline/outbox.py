@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from aegis_shared.errors import ExternalServiceError
+from aegis_shared.events.envelope import Envelope
 from aegis_shared.logging import get_logger
 from aegis_shared.messaging import DEFAULT_PRODUCER_CONFIG
 
@@ -88,6 +89,32 @@ class OutboxMessage:
         }
 
 
+def envelope_message(
+    envelope: Envelope, *, topic: str, key: str, dedupe_key: str, **source: Any
+) -> OutboxMessage:
+    """An event envelope as an outbox message, with the headers EventPublisher sets.
+
+    ``source`` may carry ``source_topic`` / ``source_partition`` / ``source_offset`` of the
+    record the event was derived from.
+    """
+    return OutboxMessage(
+        dedupe_key=dedupe_key,
+        kind="event",
+        topic=topic,
+        key=key.encode(),
+        payload=envelope.to_bytes(),
+        # The same headers EventPublisher sets, so consumers route without parsing the body.
+        headers=(
+            ("event-type", envelope.event_type.encode()),
+            ("event-version", envelope.event_version.encode()),
+            ("correlation-id", envelope.correlation_id.encode()),
+            ("event-id", str(envelope.event_id).encode()),
+        ),
+        event_id=envelope.event_id,
+        **source,
+    )
+
+
 def decode_headers(stored: Sequence[Sequence[str]] | str) -> list[tuple[str, bytes]]:
     """Stored ``[[name, base64], ...]`` back to Kafka headers."""
     pairs = json.loads(stored) if isinstance(stored, str) else stored
@@ -131,8 +158,9 @@ class OutboxRelay:
         self.claim_size = claim_size
         self.timeout = timeout
         # The publisher's own reliability settings (idempotence, acks=all, lz4, linger) apply here too.
-        self._producer = Producer({**DEFAULT_PRODUCER_CONFIG, "linger.ms": 2, **(config or {}),
-                                   "bootstrap.servers": bootstrap})
+        self._producer = Producer(
+            {**DEFAULT_PRODUCER_CONFIG, "linger.ms": 2, **(config or {}), "bootstrap.servers": bootstrap}
+        )
 
     def publish_pending(self) -> int:
         """Publish every unpublished entry (in id order); returns how many this call published.
@@ -165,9 +193,13 @@ class OutboxRelay:
                     failures.append(str(err))
 
             for row in rows:
-                self._produce(row.topic, bytes(row.payload),
-                              bytes(row.message_key) if row.message_key is not None else None,
-                              decode_headers(row.headers), report)
+                self._produce(
+                    row.topic,
+                    bytes(row.payload),
+                    bytes(row.message_key) if row.message_key is not None else None,
+                    decode_headers(row.headers),
+                    report,
+                )
             remaining = self._producer.flush(self.timeout)
             if failures or remaining:
                 # Raising rolls back the claim: the entries stay unpublished for the next attempt.
@@ -183,8 +215,9 @@ class OutboxRelay:
             )
         return len(rows)
 
-    def _produce(self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]],
-                 report: Any) -> None:
+    def _produce(
+        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]], report: Any
+    ) -> None:
         while True:
             try:
                 self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=report)
@@ -193,8 +226,9 @@ class OutboxRelay:
                 # Local queue full: serve delivery reports until librdkafka has room.
                 self._producer.poll(0.05)
             except KafkaException as exc:
-                raise ExternalServiceError("EXT_5012", f"outbox: could not enqueue to {topic}: {exc}",
-                                           details={"topic": topic}) from exc
+                raise ExternalServiceError(
+                    "EXT_5012", f"outbox: could not enqueue to {topic}: {exc}", details={"topic": topic}
+                ) from exc
 
     def close(self) -> None:
         """Wait for anything in flight (normally nothing: every claim flushes)."""
