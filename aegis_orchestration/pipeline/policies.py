@@ -378,13 +378,15 @@ def record_sync_state(engine: sa.Engine, store: str, synced: dict[str, str], del
     with engine.begin() as conn:
         if synced:
             conn.execute(
+                # One statement per batch (unnest of two arrays) instead of one row per round trip.
                 sa.text(
                     "INSERT INTO store_sync_state (store, policy_id, content_hash) "
-                    "VALUES (:store, :pid, :hash) "
+                    "SELECT :store, pid, hash FROM unnest(CAST(:pids AS text[]), CAST(:hashes AS text[])) "
+                    "AS t(pid, hash) "
                     "ON CONFLICT (store, policy_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, "
                     "synced_at = now()"
                 ),
-                [{"store": store, "pid": pid, "hash": h} for pid, h in synced.items()],
+                {"store": store, "pids": list(synced), "hashes": list(synced.values())},
             )
         if deleted:
             conn.execute(
