@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from aegis_orchestration.hot_path.intake import Accepted, Refused
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
+from aegis_orchestration.pipeline.policies import ANNOUNCEMENT_COLUMNS
 from aegis_shared.logging.redaction import mask_text
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import PolicyStatus
@@ -31,21 +32,6 @@ from aegis_shared.models import PolicyStatus
 EVENT_TYPE = "PolicyValidated"
 UPSERT_CHUNK = 1000
 MAX_REASON_LENGTH = 1000
-
-_POLICY_COLUMNS = (
-    "title",
-    "organization",
-    "executing_organization",
-    "category",
-    "summary",
-    "url",
-    "period_start",
-    "period_end",
-    "period_open_ended",
-    "period_note",
-    "region_codes",
-    "target_groups",
-)
 
 # The columns the hot path writes; the table itself comes from schemas/db/policies.yaml.
 policies_table = sa.Table(
@@ -119,7 +105,7 @@ class StageReport:
 
 def _policy_row(item: Accepted) -> dict[str, Any]:
     a = item.announcement
-    row: dict[str, Any] = {name: getattr(a, name) for name in _POLICY_COLUMNS}
+    row: dict[str, Any] = {name: getattr(a, name) for name in ANNOUNCEMENT_COLUMNS}
     row.update(
         id=a.policy_id,
         source=a.source,
@@ -140,7 +126,7 @@ def _upsert_statement(rows: list[dict[str, Any]]) -> Any:
     return insert.on_conflict_do_update(
         index_elements=[t.c.source, t.c.source_id],
         set_={
-            **{name: excluded[name] for name in _POLICY_COLUMNS},
+            **{name: excluded[name] for name in ANNOUNCEMENT_COLUMNS},
             "content_hash": excluded.content_hash,
             "status": PolicyStatus.PENDING_VALIDATION.value,
             # The old score belongs to the old content; the cold path scores the new one.

@@ -23,7 +23,8 @@ from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import Announcement, PolicyStatus
 from aegis_shared.stores.base import PolicyDocument
 
-_POLICY_COLUMNS = (
+# Announcement fields stored as same-named `policies` columns (shared with hot-path staging).
+ANNOUNCEMENT_COLUMNS = (
     "title",
     "organization",
     "executing_organization",
@@ -56,7 +57,7 @@ def load_collected(engine: sa.Engine, day: date) -> list[Announcement]:
 def load_pending(engine: sa.Engine) -> list[Announcement]:
     """Policies the hot path staged as ``pending_validation``, for the cold path to finish."""
     query = sa.text(
-        f"SELECT source, source_id, content_hash, {', '.join(_POLICY_COLUMNS)}, created_at "
+        f"SELECT source, source_id, content_hash, {', '.join(ANNOUNCEMENT_COLUMNS)}, created_at "
         "FROM policies WHERE status = :status AND deleted_at IS NULL ORDER BY id"
     )
     with engine.connect() as conn:
@@ -80,7 +81,7 @@ class UpsertReport:
 
 def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[str, object]:
     item = candidate.survivor
-    row = {name: getattr(item, name) for name in _POLICY_COLUMNS}
+    row = {name: getattr(item, name) for name in ANNOUNCEMENT_COLUMNS}
     row.update(
         id=candidate.policy_id,
         collected_at=item.collected_at,
@@ -96,13 +97,13 @@ def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[s
 
 _UPSERT = sa.text(
     f"""
-    INSERT INTO policies (id, source, source_id, source_ids, {", ".join(_POLICY_COLUMNS)}, status,
+    INSERT INTO policies (id, source, source_id, source_ids, {", ".join(ANNOUNCEMENT_COLUMNS)}, status,
                           quality_score, content_hash, collected_at, version)
     VALUES (:id, :source, :source_id, CAST(:source_ids AS jsonb),
-            {", ".join(":" + c for c in _POLICY_COLUMNS)},
+            {", ".join(":" + c for c in ANNOUNCEMENT_COLUMNS)},
             :status, :quality_score, :content_hash, :collected_at, 1)
     ON CONFLICT (id) DO UPDATE SET
-        {", ".join(f"{c} = EXCLUDED.{c}" for c in _POLICY_COLUMNS)},
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in ANNOUNCEMENT_COLUMNS)},
         source_ids = EXCLUDED.source_ids, status = EXCLUDED.status,
         quality_score = EXCLUDED.quality_score, content_hash = EXCLUDED.content_hash,
         collected_at = EXCLUDED.collected_at,
