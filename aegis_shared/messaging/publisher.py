@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
-from uuid import UUID
 
+import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from aegis_shared.config import Settings, get_settings
 from aegis_shared.errors import ExternalServiceError, ValidationError
 from aegis_shared.events.catalogue import get_spec
-from aegis_shared.events.envelope import Envelope
+from aegis_shared.events.envelope import Envelope, parse_event_version
+from aegis_shared.events.ids import event_id_block, new_event_id
 from aegis_shared.messaging.decoding import validators_for
 from aegis_shared.messaging.validation import CompiledSchema, SchemaSource, SchemaValidators
 
@@ -43,18 +43,49 @@ DEFAULT_PRODUCER_CONFIG: dict[str, Any] = {
 }
 
 
-_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+# Only failures come back as delivery reports: a Python callback per successful event would
+# cost more than producing it. The outbox relay, which marks each row on success, keeps them.
+_PUBLISHER_CONFIG: dict[str, Any] = {"delivery.report.only.error": True}
 
 
-def _fast_uuid4() -> UUID:
-    """A random (version 4) UUID from the ``random`` module instead of ``os.urandom``.
+_EMPTY: Mapping[str, Any] = {}
 
-    Event ids must be unique, not unpredictable; ``uuid4()`` costs a syscall per event, which
-    was the largest single cost of publishing here. The module's generator is seeded from
-    ``os.urandom`` and reseeded in forked children by CPython, so ids never repeat across workers.
-    """
-    return UUID(int=(random.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET)
+
+def _plain(value: Any) -> Any:
+    """orjson's fallback: any other Mapping becomes a dict; anything else cannot be JSON."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_plain)
+
+
+def _check_ids(correlation_id: str | None, causation_id: str | None) -> None:
+    for name, value in (("correlation_id", correlation_id), ("causation_id", causation_id)):
+        if value is not None and not (isinstance(value, str) and 0 < len(value) <= 256):
+            raise ValidationError("VALID_3001", f"{name} must be a non-empty string (<= 256 chars)",
+                                  details={"field": name})
+
+
+def _unserialisable(event_type: str, data: Any, exc: TypeError) -> ValidationError:
+    """VALID_3005 naming whether ``data`` or the caller's ``metadata`` could not be written."""
+    try:
+        _dumps(data)
+        pointer = "/metadata"
+    except TypeError:
+        pointer = "/data"
+    return ValidationError(
+        "VALID_3005", f"{event_type} {pointer} is not JSON-serialisable: {exc}",
+        details={"event_type": event_type, "pointer": pointer, "reason": str(exc)[:500]},
+    )
+
+
+def _headers(event_type: str, event_version: str, correlation_id: str, event_id: str) -> list[Any]:
+    """What consumers and the DLQ route on without parsing the body."""
+    return [("event-type", event_type), ("event-version", event_version),
+            ("correlation-id", correlation_id), ("event-id", event_id)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +99,16 @@ class OutgoingEvent:
     causation_id: str | None = None
     metadata: Mapping[str, Any] | None = None
     topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    schema: CompiledSchema
+    fast: Callable[[Any], bool] | None
+    prefix: bytes  # the envelope from after eventId up to correlationId's value
+    topic: str
+    type_header: tuple[str, bytes]
+    version_header: tuple[str, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +145,25 @@ class EventPublisher:
         self.settings = settings or get_settings()
         self.source = source or self.settings.service_name
         self.validators = validators_for(registry)
-        self._producer = Producer(
-            {**DEFAULT_PRODUCER_CONFIG, **(config or {}), "bootstrap.servers": bootstrap}
-        )
+        self.producer_config: dict[str, Any] = {
+            **DEFAULT_PRODUCER_CONFIG, **_PUBLISHER_CONFIG, **(config or {}), "bootstrap.servers": bootstrap
+        }
+        self._producer = Producer({**self.producer_config, "on_delivery": self._on_delivery})
         self._pending = _Pending()
         self._closed = False
         # Per-type lookups cached: they are constant for the publisher's life.
         self._latest: dict[str, CompiledSchema] = {}
         self._topics: dict[tuple[str, str], str] = {}
+        self._source_json = orjson.dumps(self.source)
 
     # -- building ---------------------------------------------------------------------------
+
+    def _schema(self, event_type: str) -> CompiledSchema:
+        compiled = self._latest.get(event_type)
+        if compiled is None:
+            get_spec(event_type)  # VALID_3007 for a type outside the catalogue
+            compiled = self._latest[event_type] = self.validators.latest(event_type)
+        return compiled
 
     def build(
         self,
@@ -126,19 +176,12 @@ class EventPublisher:
     ) -> Envelope:
         """Validate ``data`` (VALID_3007 unknown type, VALID_3005 with the failing pointer) and
         wrap it in an envelope at the latest registered version. Produces nothing."""
-        compiled = self._latest.get(event_type)
-        if compiled is None:
-            get_spec(event_type)
-            compiled = self._latest[event_type] = self.validators.latest(event_type)
+        compiled = self._schema(event_type)
         self.validators.validate(compiled, data)
-        for name, value in (("correlation_id", correlation_id), ("causation_id", causation_id)):
-            if value is not None and not (isinstance(value, str) and 0 < len(value) <= 256):
-                raise ValidationError("VALID_3001", f"{name} must be a non-empty string (<= 256 chars)",
-                                      details={"field": name})
-        event_id = _fast_uuid4()
+        _check_ids(correlation_id, causation_id)
+        event_id = new_event_id()
         # Every field is known valid here (type from the catalogue, version from the registry,
-        # ids checked above, timestamp aware UTC), so the envelope is built without re-validation:
-        # on the publishing hot path pydantic's validation would cost more than producing.
+        # ids checked above, timestamp aware UTC), so the envelope is built without re-validation.
         return Envelope.model_construct(
             event_id=event_id,
             event_type=event_type,
@@ -152,19 +195,36 @@ class EventPublisher:
             data=dict(data),
         )
 
-    def topic_for(self, envelope: Envelope) -> str:
-        key = (envelope.event_type, envelope.event_version)
+    def _topic(self, event_type: str, event_version: str) -> str:
+        key = (event_type, event_version)
         topic = self._topics.get(key)
         if topic is None:
-            entity = get_spec(envelope.event_type).entity
-            topic = self._topics[key] = self.settings.topic(entity, envelope.major)
+            major = parse_event_version(event_version)[0]
+            topic = self._topics[key] = self.settings.topic(get_spec(event_type).entity, major)
         return topic
+
+    def topic_for(self, envelope: Envelope) -> str:
+        return self._topic(envelope.event_type, envelope.event_version)
+
+    def _route(self, event_type: str, stamp: bytes) -> _Route:
+        """Everything constant per event type within one ``publish_many`` call."""
+        schema = self._schema(event_type)
+        version = schema.event_version
+        return _Route(
+            schema=schema,
+            fast=schema.fast.is_valid if schema.fast is not None else None,
+            prefix=b'","eventType":"%s","eventVersion":"%s","source":%s%s' % (
+                event_type.encode(), version.encode(), self._source_json, stamp),
+            topic=self._topic(event_type, version),
+            type_header=("event-type", event_type.encode()),
+            version_header=("event-version", version.encode()),
+        )
 
     # -- producing --------------------------------------------------------------------------
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        """One shared delivery callback, so no per-event closure is allocated on the hot path;
-        on failure (rare) the event's identity is read back from the message value."""
+        """One shared delivery callback (only failures are reported, see ``_PUBLISHER_CONFIG``);
+        the event's identity is read back from the message value."""
         if err is None:
             return
         try:
@@ -177,34 +237,25 @@ class EventPublisher:
         with self._pending.lock:
             self._pending.failures.append(failure)
 
-    def _produce(self, envelope: Envelope, key: str | bytes | None, topic: str | None) -> None:
-        if self._closed:
-            raise ExternalServiceError("EXT_5005", "publisher is closed")
-        target = topic or self.topic_for(envelope)
-        headers = [
-            ("event-type", envelope.event_type),
-            ("event-version", envelope.event_version),
-            ("correlation-id", envelope.correlation_id),
-            ("event-id", str(envelope.event_id)),
-        ]
-        value = envelope.to_bytes()
-        callback = self._on_delivery
+    def _enqueue(self, topic: str, value: bytes, key: str | bytes | None, headers: list[Any]) -> None:
+        produce = self._producer.produce
         while True:
             try:
-                self._producer.produce(
-                    target, value=value, key=key, headers=headers, on_delivery=callback
-                )
+                produce(topic, value, key, headers=headers)
                 break
             except BufferError:
                 # Local queue full: serve delivery reports until librdkafka has room.
                 self._producer.poll(0.05)
             except KafkaException as exc:
                 raise ExternalServiceError(
-                    "EXT_5012",
-                    f"could not enqueue {envelope.event_type}: {exc}",
-                    details={"event_id": str(envelope.event_id), "topic": target},
+                    "EXT_5012", f"could not enqueue an event to {topic}: {exc}",
+                    details={"topic": topic, "event_id": dict(headers).get("event-id")},
                 ) from exc
         self._producer.poll(0)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ExternalServiceError("EXT_5005", "publisher is closed")
 
     def publish(
         self,
@@ -221,30 +272,72 @@ class EventPublisher:
 
         Failed deliveries surface as EXT_5012 from the next :meth:`flush` or :meth:`close`.
         """
+        self._check_open()
         envelope = self.build(
             event_type, data, correlation_id=correlation_id, causation_id=causation_id, metadata=metadata
         )
-        self._produce(envelope, key, topic)
+        headers = _headers(envelope.event_type, envelope.event_version, envelope.correlation_id,
+                           str(envelope.event_id))
+        self._enqueue(topic or self.topic_for(envelope), envelope.to_bytes(), key, headers)
         return envelope
 
-    def publish_many(self, events: Iterable[OutgoingEvent], *, timeout: float = 60.0) -> list[Envelope]:
-        """Validate every event first (one bad event produces nothing), produce all, flush once.
+    def publish_many(self, events: Iterable[OutgoingEvent], *, timeout: float = 60.0) -> list[str]:
+        """Validate and serialise every event first (one bad event produces nothing), produce all,
+        flush once. Returns the event ids in input order.
 
-        Raises EXT_5012 listing each failed delivery; the returned envelopes were all delivered.
+        The events of one call share its timestamp and a block of time-ordered ids. Raises
+        EXT_5012 listing each failed delivery. The wire form is the same as :meth:`publish`'s,
+        written directly as JSON: building an :class:`Envelope` per event would cost more than
+        producing it.
         """
-        batch = [
-            (
-                self.build(e.event_type, e.data, correlation_id=e.correlation_id,
-                           causation_id=e.causation_id, metadata=e.metadata),
-                e.key,
-                e.topic,
-            )
-            for e in events
-        ]
-        for envelope, key, topic in batch:
-            self._produce(envelope, key, topic)
+        self._check_open()
+        batch = events if isinstance(events, list) else list(events)
+        ids = event_id_block(len(batch))
+        id_bytes = "\n".join(ids).encode().split(b"\n") if ids else []
+        stamp = b',"timestamp":%s,"correlationId":' % orjson.dumps(datetime.now(UTC), option=orjson.OPT_UTC_Z)
+        routes: dict[str, _Route] = {}
+        # Pass one keeps only bytes and shared references: per-event containers held across
+        # the batch would wake the garbage collector over and over.
+        used: list[_Route] = []
+        correlations: list[bytes] = []
+        values: list[bytes] = []
+        for event, event_id in zip(batch, id_bytes, strict=True):
+            event_type = event.event_type
+            route = routes.get(event_type) or routes.setdefault(event_type, self._route(event_type, stamp))
+            data = event.data
+            if route.fast is None or not route.fast(data):
+                self.validators.validate(route.schema, data)
+            correlation_id, causation_id, metadata = event.correlation_id, event.causation_id, event.metadata
+            if correlation_id is None and causation_id is None:
+                # The common event (a new causal chain) is written from constants.
+                correlation, middle = event_id, b'"%s","causationId":null' % event_id
+            else:
+                _check_ids(correlation_id, causation_id)
+                correlation = correlation_id.encode() if correlation_id else event_id
+                middle = b'%s,"causationId":%s' % (_dumps(correlation.decode()), _dumps(causation_id))
+            try:
+                values.append(b'{"eventId":"%s%s%s,"metadata":%s,"data":%s}' % (
+                    event_id, route.prefix, middle, _dumps(metadata) if metadata else b"{}", _dumps(data)
+                ))
+            except TypeError as exc:  # orjson.JSONEncodeError: a value JSON cannot carry
+                raise _unserialisable(event_type, data, exc) from None
+            used.append(route)
+            correlations.append(correlation)
+
+        produce, poll = self._producer.produce, self._producer.poll
+        for event, event_id, route, correlation, value in zip(
+            batch, id_bytes, used, correlations, values, strict=True
+        ):
+            headers = [route.type_header, route.version_header,
+                       ("correlation-id", correlation), ("event-id", event_id)]
+            topic, key = event.topic or route.topic, event.key
+            try:
+                produce(topic, value, key, headers=headers)
+            except (BufferError, KafkaException):  # queue full or a refusal: the careful path
+                self._enqueue(topic, value, key, headers)
+            poll(0)
         self.flush(timeout)
-        return [envelope for envelope, _, _ in batch]
+        return ids
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait for every queued event's delivery report; raise EXT_5012 if any failed or timed out."""

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from aegis_shared.errors import AegisError
-from aegis_shared.events import BundledSchemas, ensure_topics
+from aegis_shared.events import BundledSchemas, Envelope, ensure_topics
 from aegis_shared.messaging import DEFAULT_PRODUCER_CONFIG, EventPublisher, OutgoingEvent
 from tests.aegis_shared.messaging.kafka_helpers import read_all, unique_settings
 
@@ -40,12 +40,12 @@ def test_publish_many_delivers_every_event_with_headers_and_key_order(
         for i in range(30)
     ]
     with EventPublisher(kafka_bootstrap, registry, settings=settings, source="test-svc") as publisher:
-        envelopes = publisher.publish_many(events)
-    assert len(envelopes) == 30
+        event_ids = publisher.publish_many(events)
+    assert len(event_ids) == 30
 
     messages = read_all(kafka_bootstrap, settings.topic("policy"), 30)
     assert len(messages) == 30  # nothing lost, nothing duplicated
-    by_id = {str(e.event_id): e for e in envelopes}
+    by_id = set(event_ids)
     partitions_by_key: dict[bytes, set[int]] = {}
     order_by_key: dict[bytes, list[str]] = {}
     for msg in messages:
@@ -135,3 +135,67 @@ def test_oversize_event_is_refused_with_a_code(kafka_bootstrap: str, registry: B
         with pytest.raises(AegisError) as caught:
             publisher.publish("PolicyDeleted", {"policyId": "p", "reason": "x" * 5000}, key="k")
         assert caught.value.code == "EXT_5012"
+
+
+def test_publish_many_writes_the_same_envelope_as_publish(
+    kafka_bootstrap: str, registry: BundledSchemas
+) -> None:
+    """The batch path writes JSON directly; every form it writes must decode as an Envelope."""
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    events = [
+        OutgoingEvent("PolicyDeleted", _deleted(0), key="k"),
+        OutgoingEvent("PolicyDeleted", _deleted(1), key="k", correlation_id='req "7" 한글'),
+        OutgoingEvent("PolicyDeleted", _deleted(2), key="k", causation_id="parent-1",
+                      metadata={"trace": {"span": 3}}),
+    ]
+    with EventPublisher(kafka_bootstrap, registry, settings=settings, source='svc "a"') as publisher:
+        event_ids = publisher.publish_many(events)
+        single = publisher.publish("PolicyDeleted", _deleted(3), key="k")
+    messages = read_all(kafka_bootstrap, settings.topic("policy"), 4)
+    envelopes = [Envelope.from_wire(json.loads(m.value())) for m in messages]
+    assert [str(e.event_id) for e in envelopes] == [*event_ids, str(single.event_id)]
+    plain, correlated, caused, published = envelopes
+    assert plain.correlation_id == event_ids[0] and plain.causation_id is None and plain.metadata == {}
+    assert correlated.correlation_id == 'req "7" 한글'
+    assert caused.correlation_id == event_ids[2] and caused.causation_id == "parent-1"
+    assert caused.metadata == {"trace": {"span": 3}}
+    for envelope, message in zip(envelopes, messages, strict=True):
+        assert envelope.source == 'svc "a"' and envelope.event_version == "1.0"
+        assert envelope.timestamp.utcoffset() is not None
+        headers = {k: v.decode() for k, v in message.headers()}
+        assert headers["correlation-id"] == envelope.correlation_id
+        assert headers["event-id"] == str(envelope.event_id)
+    # Apart from identity and time, the batch form is the single form, field for field.
+    ignore = {"event_id", "timestamp", "correlation_id", "data"}
+    assert plain.model_dump(exclude=ignore) == published.model_dump(exclude=ignore)
+    # Ids are time-ordered UUIDv7s, increasing within a batch.
+    assert all(uuid.UUID(i).version == 7 for i in event_ids) and event_ids == sorted(event_ids)
+
+
+def test_unserialisable_metadata_is_refused_and_nothing_is_produced(
+    kafka_bootstrap: str, registry: BundledSchemas
+) -> None:
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    events = [OutgoingEvent("PolicyDeleted", _deleted(i), key="k") for i in range(3)]
+    events.append(OutgoingEvent("PolicyDeleted", _deleted(9), key="k", metadata={"when": {1, 2}}))
+    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher, pytest.raises(
+        AegisError
+    ) as caught:
+        publisher.publish_many(events)
+    assert caught.value.code == "VALID_3005"
+    assert caught.value.details["pointer"] == "/metadata"
+    assert read_all(kafka_bootstrap, settings.topic("policy"), 0, timeout=3) == []
+
+
+def test_bad_correlation_id_in_a_batch_is_refused(kafka_bootstrap: str, registry: BundledSchemas) -> None:
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    events = [OutgoingEvent("PolicyDeleted", _deleted(0), key="k", correlation_id="x" * 300)]
+    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher, pytest.raises(
+        AegisError
+    ) as caught:
+        publisher.publish_many(events)
+    assert caught.value.code == "VALID_3001" and caught.value.details["field"] == "correlation_id"
+    assert read_all(kafka_bootstrap, settings.topic("policy"), 0, timeout=3) == []
