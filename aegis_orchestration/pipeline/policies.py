@@ -16,12 +16,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from aegis_orchestration.pipeline.dedup import PolicyCandidate
-from aegis_orchestration.pipeline.industries import industries_for
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
-from aegis_orchestration.pipeline.validation import Rejection
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import Announcement, PolicyStatus
-from aegis_shared.stores.base import PolicyDocument
 
 # Announcement fields stored as same-named `policies` columns (shared with hot-path staging).
 ANNOUNCEMENT_COLUMNS = (
@@ -288,109 +285,9 @@ def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate]
     return len(archived)
 
 
-def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run_id: str | None) -> int:
-    """Keep every rejected record with its code and reason (nothing is silently dropped).
-
-    A rejection already on record is not written again, so re-running a day adds no rows.
-    """
-    if not rejections:
-        return 0
-    written = 0
-    with engine.begin() as conn:
-        for rejection in rejections:
-            written += conn.execute(
-                sa.text(
-                    "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
-                    "SELECT NULL, 'validation', 'rejected', CAST(:details AS jsonb), :run_id "
-                    "WHERE NOT EXISTS (SELECT 1 FROM processing_history WHERE stage = 'validation' "
-                    "AND details = CAST(:details AS jsonb))"
-                ),
-                {"details": json.dumps(rejection.as_dict(), ensure_ascii=False), "run_id": run_id},
-            ).rowcount
-        # A record the hot path staged must not stay pending forever once full validation refused it.
-        conn.execute(
-            sa.text(
-                "UPDATE policies SET status = :rejected, updated_at = now(), version = version + 1 "
-                "WHERE source = :source AND source_id = :source_id AND status = :pending"
-            ),
-            [
-                {
-                    "rejected": PolicyStatus.REJECTED.value,
-                    "pending": PolicyStatus.PENDING_VALIDATION.value,
-                    "source": r.source,
-                    "source_id": r.source_id,
-                }
-                for r in rejections
-            ],
-        )
-    return written
-
-
 def count_policies(engine: sa.Engine) -> int:
     """Rows in ``policies`` that are not soft-deleted (the table's size, for asset metadata)."""
     with engine.connect() as conn:
         return int(
             conn.execute(sa.text("SELECT count(*) FROM policies WHERE deleted_at IS NULL")).scalar_one()
         )
-
-
-def serving_fingerprints(engine: sa.Engine) -> dict[str, str]:
-    """policy id -> content hash of every policy the serving stores must hold (active ones)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text("SELECT id, content_hash FROM policies WHERE status = :s AND deleted_at IS NULL"),
-            {"s": PolicyStatus.ACTIVE.value},
-        )
-        return dict(rows.all())
-
-
-def load_documents(engine: sa.Engine, ids: Sequence[str]) -> list[PolicyDocument]:
-    query = sa.text(
-        "SELECT id, content_hash, title, summary, organization, executing_organization, category, "
-        "region_codes, "
-        "target_groups, url, period_start, period_end, status FROM policies "
-        # A policy that left the active set since the drift was measured must not be written.
-        "WHERE id = ANY(:ids) AND status = 'active' AND deleted_at IS NULL ORDER BY id"
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(query, {"ids": list(ids)}).mappings().all()
-    return [
-        PolicyDocument(
-            policy_id=row["id"],
-            content_hash=row["content_hash"],
-            title=row["title"],
-            summary=row["summary"],
-            organization=row["organization"],
-            executing_organization=row["executing_organization"],
-            category=row["category"],
-            region_codes=tuple(row["region_codes"] or ()),
-            target_groups=tuple(row["target_groups"] or ()),
-            industries=industries_for(row["title"], row["summary"]),
-            url=row["url"],
-            period_start=row["period_start"],
-            period_end=row["period_end"],
-            status=row["status"],
-        )
-        for row in rows
-    ]
-
-
-def record_sync_state(engine: sa.Engine, store: str, synced: dict[str, str], deleted: Sequence[str]) -> None:
-    with engine.begin() as conn:
-        if synced:
-            conn.execute(
-                # One statement per batch (unnest of two arrays) instead of one row per round trip.
-                sa.text(
-                    "INSERT INTO store_sync_state (store, policy_id, content_hash) "
-                    "SELECT :store, pid, hash FROM unnest(CAST(:pids AS text[]), CAST(:hashes AS text[])) "
-                    "AS t(pid, hash) "
-                    "ON CONFLICT (store, policy_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, "
-                    "synced_at = now()"
-                ),
-                {"store": store, "pids": list(synced), "hashes": list(synced.values())},
-            )
-        if deleted:
-            conn.execute(
-                sa.text("DELETE FROM store_sync_state WHERE store = :store AND policy_id = ANY(:ids)"),
-                {"store": store, "ids": list(deleted)},
-            )

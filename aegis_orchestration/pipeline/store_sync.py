@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from aegis_orchestration.pipeline.policies import load_documents, record_sync_state, serving_fingerprints
+from aegis_orchestration.pipeline.serving import load_documents, record_sync_state, serving_fingerprints
 from aegis_shared.errors import AegisError, PipelineError
 from aegis_shared.stores.base import PolicyStore
 
