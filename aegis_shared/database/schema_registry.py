@@ -341,6 +341,7 @@ class SchemaRegistry:
                     )
                 )
             for index in table.indexes:
-                items.append(sa.Index(index.name, *index.columns, unique=index.unique))
+                partial = {"postgresql_where": sa.text(index.where)} if index.where else {}
+                items.append(sa.Index(index.name, *index.columns, unique=index.unique, **partial))
             sa.Table(name, metadata, *items, comment=table.description)
         return metadata

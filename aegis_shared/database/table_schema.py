@@ -101,6 +101,8 @@ class IndexSchema(_Strict):
     name: Identifier
     columns: list[Identifier] = Field(min_length=1)
     unique: bool = False
+    # A partial index's predicate, as SQL ("dedupe_key IS NOT NULL"); ON CONFLICT must repeat it.
+    where: str | None = None
     description: str | None = None
 
 
@@ -180,7 +182,10 @@ class TableSchema(_Strict):
             return True
         if len(columns) == 1 and self.has_column(columns[0]) and self.column(columns[0]).unique:
             return True
-        return any(index.unique and set(index.columns) == wanted for index in self.indexes)
+        # A partial unique index does not make a key: PostgreSQL refuses foreign keys onto it.
+        return any(
+            index.unique and index.where is None and set(index.columns) == wanted for index in self.indexes
+        )
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """A plain dict in the file format (aliases, no empty defaults), for saving."""
