@@ -88,22 +88,33 @@ def validated_announcements(
 @dg.asset(
     group_name=GROUP,
     partitions_def=daily_partitions,
-    kinds={"python"},
+    kinds={"python", "postgres"},
     description="The same programme seen from several sources becomes one policy (normalised title, "
     "organisation and period; near-duplicate titles matched by fuzzy ratio). The survivor keeps every "
-    "source's id.",
+    "source's id. Records are also matched against existing active policies of the same blocks, so a "
+    "programme another source posts on a later day joins the policy that already exists.",
 )
-def deduplicated_announcements(validated_announcements: ValidatedBatch) -> dg.Output[DedupedBatch]:
+def deduplicated_announcements(
+    postgres: PostgresResource, validated_announcements: ValidatedBatch
+) -> dg.Output[DedupedBatch]:
     started = time.perf_counter()
-    candidates = dedup.deduplicate(validated_announcements.valid)
-    merged = [c for c in candidates if len(c.members) > 1]
+    engine = postgres.engine()
+    records = validated_announcements.valid
+    keys_filled = policies.fill_dedup_keys(engine)
+    stored = policies.load_stored(engine, records)
+    candidates = dedup.deduplicate(records, stored)
+    merged = [c for c in candidates if len(c.source_ids) > 1]
+    joined = {c.policy_id: [m for m in c.members if m.policy_id != c.policy_id] for c in candidates}
     return dg.Output(
         DedupedBatch(validated_announcements.day, candidates),
         metadata={
-            "input_rows": len(validated_announcements.valid),
+            "input_rows": len(records),
             "policies": len(candidates),
+            "existing_policies_read": len(stored),
+            "records_joining_existing": sum(len(joined[c.policy_id]) for c in candidates if c.stored),
+            "dedup_keys_filled": keys_filled,
             "duplicate_groups": len(merged),
-            "records_merged": sum(len(c.members) - 1 for c in merged),
+            "records_merged": sum(len(v) for v in joined.values()),
             "example_groups": dg.MetadataValue.json([c.source_ids for c in merged[:5]]),
             "duration_ms": _ms(started),
         },
@@ -192,6 +203,7 @@ def policies_table(
             "updated": report.updated,
             "unchanged": report.unchanged,
             "archived_duplicates": report.archived,
+            "sources_merged": report.sources_merged,
             "status_changes": len(report.transitions),
             "outbox_events_published": published,
             "duration_ms": _ms(started),

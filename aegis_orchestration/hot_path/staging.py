@@ -19,47 +19,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from aegis_orchestration.hot_path.intake import Accepted, Refused
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_orchestration.pipeline.policies import ANNOUNCEMENT_COLUMNS
+from aegis_orchestration.pipeline.upserts import bulk_insert, policies_table, upsert_returning
 from aegis_shared.logging.redaction import mask_text
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import PolicyStatus
 
 EVENT_TYPE = "PolicyValidated"
-UPSERT_CHUNK = 1000
 MAX_REASON_LENGTH = 1000
-
-# The columns the hot path writes; the table itself comes from schemas/db/policies.yaml.
-policies_table = sa.Table(
-    "policies",
-    sa.MetaData(),
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("source_id", sa.Text, nullable=False),
-    sa.Column("source_ids", JSONB, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("organization", sa.Text),
-    sa.Column("executing_organization", sa.Text),
-    sa.Column("category", sa.Text),
-    sa.Column("summary", sa.Text),
-    sa.Column("url", sa.Text),
-    sa.Column("period_start", sa.Date),
-    sa.Column("period_end", sa.Date),
-    sa.Column("period_open_ended", sa.Boolean, nullable=False),
-    sa.Column("period_note", sa.Text),
-    sa.Column("region_codes", ARRAY(sa.Text), nullable=False),
-    sa.Column("target_groups", ARRAY(sa.Text), nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("quality_score", sa.Float),
-    sa.Column("content_hash", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True)),
-    sa.Column("deleted_at", sa.DateTime(timezone=True)),
-)
 
 
 @dataclass(slots=True)
@@ -119,8 +89,21 @@ def _policy_row(item: Accepted) -> dict[str, Any]:
     return row
 
 
-def _upsert_statement(rows: list[dict[str, Any]]) -> Any:
-    insert = pg_insert(policies_table).values(rows)
+_COLUMNS = (
+    "id",
+    "source",
+    "source_id",
+    "source_ids",
+    *ANNOUNCEMENT_COLUMNS,
+    "status",
+    "quality_score",
+    "content_hash",
+    "version",
+)
+
+
+def _upsert_statement() -> Any:
+    insert = bulk_insert(policies_table, _COLUMNS)
     excluded = insert.excluded
     t = policies_table
     return insert.on_conflict_do_update(
@@ -229,9 +212,8 @@ def stage(
         if ids
         else set()
     )
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        for policy_id, version in connection.execute(_upsert_statement(rows[start : start + UPSERT_CHUNK])):
-            written[policy_id] = version
+    for policy_id, version in upsert_returning(connection, _upsert_statement(), rows):
+        written[policy_id] = version
     messages: list[OutboxMessage] = []
     for item in latest:
         policy_id = item.announcement.policy_id

@@ -14,9 +14,17 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
-from aegis_orchestration.pipeline.dedup import PolicyCandidate
+from aegis_orchestration.pipeline.dedup import PolicyCandidate, StoredPolicy, block_key
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
+from aegis_orchestration.pipeline.upserts import (
+    bulk_insert,
+    insert_rows,
+    merged_source_ids,
+    policies_table,
+    upsert_returning,
+)
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import Announcement, PolicyStatus
 
@@ -67,13 +75,107 @@ def load_pending(engine: sa.Engine) -> list[Announcement]:
     ]
 
 
+def _from_row(row: Any) -> Announcement:
+    return Announcement.model_validate(
+        {
+            "source": row["source"],
+            "source_id": row["source_id"],
+            "content_hash": row["content_hash"],
+            **{name: row[name] for name in ANNOUNCEMENT_COLUMNS},
+            "collected_at": row["collected_at"] or row["created_at"],
+        }
+    )
+
+
+def load_stored(engine: sa.Engine, records: Sequence[Announcement]) -> list[StoredPolicy]:
+    """The existing policies ``records`` may duplicate, for cross-day dedup.
+
+    Only rows in the records' dedup blocks are read (an indexed ``dedup_key`` lookup), so the
+    cost follows the day's size, not the table's: active policies of those blocks, plus the
+    records' own rows whatever their status short of archived (their stored source ids must
+    survive). Rejected and pending rows of other sources are not anchors: a rejected policy must
+    not swallow a better record of the same programme, and pending rows are the newest day's input.
+    """
+    if not records:
+        return []
+    keys = sorted({block_key(r) for r in records})
+    ids = sorted({r.policy_id for r in records})
+    query = sa.text(
+        f"SELECT id, source, source_id, source_ids, status, content_hash, collected_at, created_at, "
+        f"{', '.join(ANNOUNCEMENT_COLUMNS)} FROM policies "
+        "WHERE deleted_at IS NULL AND status <> :archived "
+        "AND ((status = :active AND dedup_key = ANY(:keys)) OR id = ANY(:ids)) ORDER BY id"
+    )
+    params = {
+        "archived": PolicyStatus.ARCHIVED.value,
+        "active": PolicyStatus.ACTIVE.value,
+        "keys": keys,
+        "ids": ids,
+    }
+    with engine.connect() as conn:
+        rows = conn.execute(query, params).mappings().all()
+    return [
+        StoredPolicy(record=_from_row(row), source_ids=tuple(row["source_ids"]), status=row["status"])
+        for row in rows
+    ]
+
+
+def fill_dedup_keys(engine: sa.Engine, *, batch: int = 5000) -> int:
+    """Give active rows written before ``dedup_key`` existed their key (derived data: no version bump)."""
+    filled = 0
+    select = sa.text(
+        "SELECT id, organization, period_end, period_open_ended FROM policies "
+        "WHERE dedup_key IS NULL AND status = :active AND deleted_at IS NULL ORDER BY id LIMIT :batch"
+    )
+    update = sa.text(
+        "UPDATE policies p SET dedup_key = v.key "
+        "FROM unnest(CAST(:ids AS text[]), CAST(:keys AS text[])) AS v(id, key) WHERE p.id = v.id"
+    )
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(select, {"active": PolicyStatus.ACTIVE.value, "batch": batch}).all()
+            if not rows:
+                return filled
+            keys = [
+                block_key(
+                    Announcement(
+                        source="-",
+                        source_id="-",
+                        title="-",
+                        organization=row.organization,
+                        period_end=row.period_end,
+                        period_open_ended=row.period_open_ended,
+                    )
+                )
+                for row in rows
+            ]
+            conn.execute(update, {"ids": [row.id for row in rows], "keys": keys})
+            filled += len(rows)
+
+
 @dataclass
 class UpsertReport:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     archived: int = 0
+    sources_merged: int = 0  # not re-written (older collection or unchanged), but given new source ids
     transitions: list[dict[str, object]] = field(default_factory=list)
+
+
+_COLUMNS = (
+    "id",
+    "source",
+    "source_id",
+    "source_ids",
+    *ANNOUNCEMENT_COLUMNS,
+    "status",
+    "quality_score",
+    "content_hash",
+    "dedup_key",
+    "collected_at",
+    "version",
+)
 
 
 def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[str, object]:
@@ -81,36 +183,66 @@ def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[s
     row = {name: getattr(item, name) for name in ANNOUNCEMENT_COLUMNS}
     row.update(
         id=candidate.policy_id,
-        collected_at=item.collected_at,
+        collected_at=candidate.collected_at,
         source=item.source,
         source_id=item.source_id,
-        source_ids=json.dumps(candidate.source_ids),
+        source_ids=candidate.source_ids,
         status=status,
         quality_score=score,
         content_hash=item.content_hash,
+        dedup_key=candidate.dedup_key,
+        version=1,
     )
     return row
 
 
-_UPSERT = sa.text(
+def _upsert_statement() -> sa.Insert:
+    """Insert or update; a row is rewritten only when newer-or-equal collection and something changed.
+
+    Source ids only ever grow: they are merged with what the row already holds.
+    """
+    t = policies_table
+    insert = bulk_insert(t, _COLUMNS)
+    excluded = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=[t.c.id],
+        set_={
+            **{name: excluded[name] for name in ANNOUNCEMENT_COLUMNS},
+            "source_ids": sa.literal_column(
+                merged_source_ids("policies.source_ids", "excluded.source_ids"), JSONB
+            ),
+            "status": excluded.status,
+            "quality_score": excluded.quality_score,
+            "content_hash": excluded.content_hash,
+            "collected_at": excluded.collected_at,
+            "dedup_key": excluded.dedup_key,
+            "version": t.c.version + 1,
+            "updated_at": sa.func.now(),
+            "deleted_at": None,
+        },
+        where=sa.and_(
+            sa.or_(t.c.collected_at.is_(None), excluded.collected_at >= t.c.collected_at),
+            sa.or_(
+                t.c.content_hash.is_distinct_from(excluded.content_hash),
+                t.c.status.is_distinct_from(excluded.status),
+                t.c.quality_score.is_distinct_from(excluded.quality_score),
+                sa.not_(t.c.source_ids.contains(excluded.source_ids)),
+            ),
+        ),
+    ).returning(t.c.id, t.c.version)
+
+
+_UPSERT = _upsert_statement()
+
+# Rows the upsert left alone (unchanged, or guarded by a newer collection) still gain new source ids.
+_MERGE_SOURCE_IDS = sa.text(
     f"""
-    INSERT INTO policies (id, source, source_id, source_ids, {", ".join(ANNOUNCEMENT_COLUMNS)}, status,
-                          quality_score, content_hash, collected_at, version)
-    VALUES (:id, :source, :source_id, CAST(:source_ids AS jsonb),
-            {", ".join(":" + c for c in ANNOUNCEMENT_COLUMNS)},
-            :status, :quality_score, :content_hash, :collected_at, 1)
-    ON CONFLICT (id) DO UPDATE SET
-        {", ".join(f"{c} = EXCLUDED.{c}" for c in ANNOUNCEMENT_COLUMNS)},
-        source_ids = EXCLUDED.source_ids, status = EXCLUDED.status,
-        quality_score = EXCLUDED.quality_score, content_hash = EXCLUDED.content_hash,
-        collected_at = EXCLUDED.collected_at,
-        version = policies.version + 1, updated_at = now(), deleted_at = NULL
-    WHERE (policies.collected_at IS NULL OR EXCLUDED.collected_at >= policies.collected_at)
-      AND (policies.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-       OR policies.status IS DISTINCT FROM EXCLUDED.status
-       OR policies.quality_score IS DISTINCT FROM EXCLUDED.quality_score
-       OR policies.source_ids IS DISTINCT FROM EXCLUDED.source_ids)
-    RETURNING id, version
+    UPDATE policies AS p
+    SET source_ids = {merged_source_ids("p.source_ids", "CAST(v.source_ids AS jsonb)")},
+        version = p.version + 1, updated_at = now()
+    FROM unnest(CAST(:ids AS text[]), CAST(:source_ids AS text[])) AS v(id, source_ids)
+    WHERE p.id = v.id AND NOT p.source_ids @> CAST(v.source_ids AS jsonb)
+    RETURNING p.id, p.version, p.status
     """
 )
 
@@ -130,18 +262,22 @@ def upsert_policies(
     retried by the relay instead of being lost with the rows already committed.
     """
     report = UpsertReport()
-    by_id = scores.set_index("policy_id") if not scores.empty else scores
+    # Plain dicts: per-row pandas lookups cost more than the database writes.
+    by_id: dict[str, dict[str, Any]] = (
+        scores.set_index("policy_id").to_dict("index") if not scores.empty else {}
+    )
     with engine.begin() as conn:
         ids = [c.policy_id for c in candidates]
         before = dict(
             conn.execute(sa.text("SELECT id, status FROM policies WHERE id = ANY(:ids)"), {"ids": ids}).all()
         )
         rows = [
-            _row(c, str(by_id.at[c.policy_id, "status"]), float(by_id.at[c.policy_id, "total"]))
-            for c in candidates
+            _row(c, str(by_id[c.policy_id]["status"]), float(by_id[c.policy_id]["total"])) for c in candidates
         ]
-        written = {row.id: row.version for row in _execute_returning(conn, _UPSERT, rows)}
-        metrics, history, audits = [], [], []
+        written = {row.id: row.version for row in upsert_returning(conn, _UPSERT, rows)}
+        history = _merge_source_ids(conn, [row for row in rows if row["id"] not in written], run_id)
+        report.sources_merged = len(history)
+        metrics, audits = [], []
         outbox: list[OutboxMessage] = []
         for row in rows:
             policy_id = str(row["id"])
@@ -152,7 +288,7 @@ def upsert_policies(
                 report.updated += 1
             else:
                 report.inserted += 1
-            score_row = by_id.loc[policy_id]
+            score_row = by_id[policy_id]
             metrics.append(
                 {
                     "policy_id": policy_id,
@@ -170,13 +306,11 @@ def upsert_policies(
                     "stage": "cold_path",
                     "status": row["status"],
                     "run_id": run_id,
-                    "details": json.dumps(
-                        {
-                            "version": written[policy_id],
-                            "content_hash": row["content_hash"],
-                            "previous_status": previous,
-                        }
-                    ),
+                    "details": {
+                        "version": written[policy_id],
+                        "content_hash": row["content_hash"],
+                        "previous_status": previous,
+                    },
                 }
             )
             if previous != row["status"]:
@@ -196,40 +330,17 @@ def upsert_policies(
                     outbox.append(_quality_event(events, transition, written[policy_id]))
                 audits.append(
                     {
+                        "entity_type": "policy",
                         "entity_id": policy_id,
                         "action": "status_changed",
                         "actor": "aegis-cold-path",
-                        "old_values": json.dumps({"status": previous}),
-                        "new_values": json.dumps({"status": row["status"], "version": written[policy_id]}),
+                        "old_values": {"status": previous},
+                        "new_values": {"status": row["status"], "version": written[policy_id]},
                     }
                 )
-        if metrics:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO quality_metrics "
-                    "(policy_id, completeness, accuracy, consistency, timeliness, total, run_id) "
-                    "VALUES (:policy_id, :completeness, :accuracy, :consistency, :timeliness, :total, "
-                    ":run_id)"
-                ),
-                metrics,
-            )
-        if history:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
-                    "VALUES (:policy_id, :stage, :status, CAST(:details AS jsonb), :run_id)"
-                ),
-                history,
-            )
-        if audits:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO audit_logs (entity_type, entity_id, action, actor, old_values, new_values) "
-                    "VALUES ('policy', :entity_id, :action, :actor, "
-                    "CAST(:old_values AS jsonb), CAST(:new_values AS jsonb))"
-                ),
-                audits,
-            )
+        insert_rows(conn, "quality_metrics", metrics)
+        insert_rows(conn, "processing_history", history)
+        insert_rows(conn, "audit_logs", audits)
         write_messages(conn, outbox)
         report.archived = _archive_absorbed(conn, candidates, run_id)
     return report
@@ -246,13 +357,26 @@ def _quality_event(events: EventPublisher, transition: dict[str, Any], version: 
     )
 
 
-def _execute_returning(
-    conn: sa.Connection, statement: sa.TextClause, rows: list[dict[str, object]]
-) -> list[sa.Row]:
-    out: list[sa.Row] = []
-    for row in rows:  # RETURNING per row; batches stay in one transaction and one round trip each
-        out.extend(conn.execute(statement, row).all())
-    return out
+def _merge_source_ids(
+    conn: sa.Connection, rows: Sequence[dict[str, Any]], run_id: str | None
+) -> list[dict[str, object]]:
+    """Add new source ids to rows the upsert did not rewrite; their history rows."""
+    if not rows:
+        return []
+    merged = conn.execute(
+        _MERGE_SOURCE_IDS,
+        {"ids": [row["id"] for row in rows], "source_ids": [json.dumps(row["source_ids"]) for row in rows]},
+    ).all()
+    return [
+        {
+            "policy_id": policy_id,
+            "stage": "dedup",
+            "status": status,
+            "run_id": run_id,
+            "details": {"version": version, "sources_merged": True},
+        }
+        for policy_id, version, status in merged
+    ]
 
 
 def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate], run_id: str | None) -> int:
@@ -260,28 +384,49 @@ def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate]
     absorbed = {m.policy_id: c.policy_id for c in candidates for m in c.absorbed}
     if not absorbed:
         return 0
-    archived = (
-        conn.execute(
-            sa.text(
-                "UPDATE policies SET status = :archived, updated_at = now(), version = version + 1 "
-                "WHERE id = ANY(:ids) AND status <> :archived RETURNING id"
-            ),
-            {"archived": PolicyStatus.ARCHIVED.value, "ids": list(absorbed)},
-        )
-        .scalars()
-        .all()
+    # The old status comes from a locked read in the same statement, for the audit trail.
+    archived = conn.execute(
+        sa.text(
+            "WITH old AS (SELECT id, status FROM policies WHERE id = ANY(:ids) AND status <> :archived "
+            "FOR UPDATE) "
+            "UPDATE policies p SET status = :archived, updated_at = now(), version = p.version + 1 "
+            "FROM old WHERE p.id = old.id RETURNING p.id, old.status, p.version"
+        ),
+        {"archived": PolicyStatus.ARCHIVED.value, "ids": list(absorbed)},
+    ).all()
+    insert_rows(
+        conn,
+        "processing_history",
+        [
+            {
+                "policy_id": pid,
+                "stage": "dedup",
+                "status": PolicyStatus.ARCHIVED.value,
+                "details": {"merged_into": absorbed[pid]},
+                "run_id": run_id,
+            }
+            for pid, _, _ in archived
+        ],
     )
-    if archived:
-        conn.execute(
-            sa.text(
-                "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
-                "VALUES (:policy_id, 'dedup', 'archived', CAST(:details AS jsonb), :run_id)"
-            ),
-            [
-                {"policy_id": pid, "details": json.dumps({"merged_into": absorbed[pid]}), "run_id": run_id}
-                for pid in archived
-            ],
-        )
+    insert_rows(
+        conn,
+        "audit_logs",
+        [
+            {
+                "entity_type": "policy",
+                "entity_id": pid,
+                "action": "status_changed",
+                "actor": "aegis-cold-path",
+                "old_values": {"status": old},
+                "new_values": {
+                    "status": PolicyStatus.ARCHIVED.value,
+                    "version": version,
+                    "merged_into": absorbed[pid],
+                },
+            }
+            for pid, old, version in archived
+        ],
+    )
     return len(archived)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
-from aegis_orchestration.pipeline.dedup import deduplicate, normalise_title
+from aegis_orchestration.pipeline.dedup import StoredPolicy, deduplicate, normalise_title
 from aegis_shared.models import Announcement
 
 
@@ -79,3 +79,60 @@ def test_output_is_deterministic_whatever_the_input_order() -> None:
     first = [(g.policy_id, g.source_ids) for g in deduplicate(items)]
     second = [(g.policy_id, g.source_ids) for g in deduplicate(list(reversed(items)))]
     assert first == second
+
+
+def stored(item: Announcement, status: str = "active", source_ids: tuple[str, ...] = ()) -> StoredPolicy:
+    return StoredPolicy(record=item, source_ids=source_ids or (item.policy_id,), status=status)
+
+
+DAY1 = datetime(2026, 11, 20, tzinfo=UTC)
+DAY2 = datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def test_a_later_days_duplicate_joins_the_stored_policy_which_keeps_its_id() -> None:
+    existing = stored(
+        ann("kstartup", "176001", "2026년 예비창업패키지 일반분야 모집", collected_at=DAY1),
+        source_ids=("kstartup:176001", "mss:9001"),
+    )
+    # bizinfo outranks kstartup within a day, but an existing policy is never replaced by a newcomer.
+    later = ann(
+        "bizinfo", "P1", "[전국] 2026년 예비창업패키지(일반분야)  모집", summary="요약", collected_at=DAY2
+    )
+    (candidate,) = deduplicate([later], [existing])
+    assert candidate.policy_id == "kstartup:176001"
+    assert candidate.survivor is existing.record
+    assert candidate.source_ids == ["bizinfo:P1", "kstartup:176001", "mss:9001"]
+    assert [a.policy_id for a in candidate.absorbed] == ["bizinfo:P1"]
+    assert candidate.collected_at == DAY2  # advances the guard past the older day
+
+
+def test_a_stored_policy_is_represented_by_its_own_fresh_record() -> None:
+    existing = stored(
+        ann("bizinfo", "P1", "청년창업 지원사업", collected_at=DAY1), source_ids=("bizinfo:P1", "web:7")
+    )
+    fresh = ann("bizinfo", "P1", "청년창업 지원사업", summary="새 요약", collected_at=DAY2)
+    (candidate,) = deduplicate([fresh], [existing])
+    assert candidate.survivor is fresh
+    assert candidate.source_ids == ["bizinfo:P1", "web:7"]  # stored source ids are never dropped
+    assert candidate.absorbed == []
+
+
+def test_different_programme_and_untouched_stored_policies_stay_apart() -> None:
+    existing = [
+        stored(ann("bizinfo", "P1", "청년창업 지원사업")),
+        stored(ann("bizinfo", "P2", "수출바우처 사업")),
+    ]
+    (candidate,) = deduplicate([ann("kstartup", "9", "스마트공장 구축 지원")], existing)
+    assert candidate.policy_id == "kstartup:9" and candidate.stored == []
+    assert candidate.source_ids == ["kstartup:9"]
+
+
+def test_an_active_stored_policy_leads_and_a_duplicate_stored_row_is_absorbed() -> None:
+    active = stored(ann("kstartup", "5", "청년창업 지원사업"), status="active")
+    rejected = stored(
+        ann("bizinfo", "P1", "청년창업 지원사업"), status="rejected", source_ids=("bizinfo:P1", "rss:3")
+    )
+    (candidate,) = deduplicate([ann("bizinfo", "P1", "청년창업 지원사업")], [rejected, active])
+    assert candidate.policy_id == "kstartup:5"
+    assert candidate.source_ids == ["bizinfo:P1", "kstartup:5", "rss:3"]
+    assert [a.policy_id for a in candidate.absorbed] == ["bizinfo:P1"]
