@@ -1,26 +1,35 @@
 """Keep one serving store in step with PostgreSQL, and measure how far it has drifted.
 
-Sync is a reconciliation by content hash: it compares what the store holds with what PostgreSQL
+Sync is a reconciliation by fingerprint: it compares what the store holds with what PostgreSQL
 says it should hold, writes only missing and stale policies, and deletes orphans (policies that
 became rejected or archived, or were never ours). The same comparison, without writing, is the
 consistency check, so "check passes" and "sync has nothing to do" mean the same thing.
+
+A fingerprint is the policy's content hash bound to the store's ``derivation`` (embedding model,
+industry keyword map, search mapping version), so a change in how a store derives its documents
+is drift too: the check names every policy stale and the next sync rewrites them.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 
-from aegis_orchestration.pipeline.serving import load_documents, record_sync_state, serving_fingerprints
+from aegis_orchestration.pipeline.serving import iter_documents, record_sync_state, serving_fingerprints
 from aegis_shared.errors import AegisError, PipelineError
 from aegis_shared.stores.base import PolicyStore
 
+T = TypeVar("T")
+
 SYNC_ERROR_CODES = {"vectors": "DP_3001", "graph": "DP_3002", "search": "DP_3003"}
-# Rows read from Postgres per store call; adapters batch further inside (graph 1,000 per UNWIND).
-BATCH_SIZE = 5_000
 
 
 @dataclass(frozen=True)
@@ -69,10 +78,11 @@ def _sync_error(store: PolicyStore, error: Exception, action: str) -> PipelineEr
 
 def measure_drift(engine: sa.Engine, store: PolicyStore) -> Drift:
     try:
+        derivation = store.derivation
         stored = store.fingerprints()
     except Exception as error:
         raise _sync_error(store, error, "fingerprinting") from error
-    return compare(serving_fingerprints(engine), stored)
+    return compare(serving_fingerprints(engine, derivation), stored)
 
 
 @dataclass
@@ -96,21 +106,23 @@ class SyncReport:
         }
 
 
-def sync_store(engine: sa.Engine, store: PolicyStore, *, batch_size: int = BATCH_SIZE) -> SyncReport:
-    """Reconcile ``store`` with PostgreSQL; raises DP_300x if the store fails (Postgres untouched)."""
+def sync_store(engine: sa.Engine, store: PolicyStore, *, batch_size: int | None = None) -> SyncReport:
+    """Reconcile ``store`` with PostgreSQL; raises DP_300x if the store fails (Postgres untouched).
+
+    ``batch_size`` (documents per store call, per sync-state write) defaults to the store's own
+    ``write_batch_size``.
+    """
     started = time.perf_counter()
+    batch_size = batch_size or store.write_batch_size
     report = SyncReport(store=store.name, backend=store.backend)
     try:
         store.ensure_schema()
     except Exception as error:
         raise _sync_error(store, error, "schema set-up") from error
     drift = measure_drift(engine, store)
-    to_write = [*drift.missing, *drift.stale]
+    to_write = {*drift.missing, *drift.stale}
     try:
-        for chunk in _chunks(to_write, batch_size):
-            docs = load_documents(engine, chunk)
-            report.upserted += store.upsert(docs)
-            record_sync_state(engine, store.name, {d.policy_id: d.content_hash for d in docs}, ())
+        report.upserted = _write(engine, store, to_write, drift.expected, batch_size)
         for chunk in _chunks(list(drift.orphaned), batch_size):
             store.delete(chunk)
             report.deleted += len(chunk)
@@ -126,6 +138,85 @@ def sync_store(engine: sa.Engine, store: PolicyStore, *, batch_size: int = BATCH
     }
     report.duration_ms = (time.perf_counter() - started) * 1000
     return report
+
+
+def _write(engine: sa.Engine, store: PolicyStore, ids: set[str], serving_total: int, batch_size: int) -> int:
+    """Write ``ids`` to the store, reading ahead and recording sync state behind the store writes.
+
+    Three stages overlap: a reader thread streams the next batch of documents from Postgres, this
+    thread writes the current one to the store, and a writer thread records the previous batch's
+    sync state. The store is the bottleneck, and it mostly waits on its server, so the Postgres
+    work costs little wall-clock time. A batch's state is recorded only after the store accepted
+    it, and every state write finishes (or fails) before this returns or raises.
+    """
+    if not ids:
+        return 0
+    written = 0
+    batches = iter_documents(
+        engine, ids, store.derivation, batch_size=batch_size, serving_total=serving_total
+    )
+    with _ReadAhead(batches) as docs_batches, ThreadPoolExecutor(1, "store-sync-state") as state_writer:
+        recording: Future[None] | None = None
+        for docs in docs_batches:
+            written += store.upsert(docs)
+            if recording is not None:
+                recording.result()  # one state write in flight at most; its error surfaces here
+            # The fingerprint each document was written with (content hash + derivation).
+            synced = {doc.policy_id: doc.content_hash for doc in docs}
+            recording = state_writer.submit(record_sync_state, engine, store.name, synced, ())
+        if recording is not None:
+            recording.result()
+    return written
+
+
+class _ReadAhead(Generic[T]):
+    """Iterate ``source`` in a worker thread, one item ahead of the consumer.
+
+    Leaving the ``with`` block (normally or by an exception) stops the worker and closes the
+    source in it, so a server-side cursor is released before the sync returns.
+    """
+
+    def __init__(self, source: Iterator[T], depth: int = 1) -> None:
+        self._source = source
+        self._queue: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="store-sync-read", daemon=True)
+
+    def __enter__(self) -> Iterator[T]:
+        self._thread.start()
+        return self._items()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            with closing(self._source):  # type: ignore[type-var]
+                for item in self._source:
+                    if not self._put(("item", item)):
+                        return
+            self._put(("done", None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            self._put(("error", error))
+
+    def _put(self, entry: tuple[str, object]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _items(self) -> Iterator[T]:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
 
 
 def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:

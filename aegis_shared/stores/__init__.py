@@ -7,6 +7,9 @@ Calling code opens a store with a factory and uses only the :mod:`base` protocol
     store.upsert(docs)
     drift = store.fingerprints()
 
+What a store keeps per policy is ``store_fingerprint(content_hash, store.derivation)``, so a new
+embedding model, industry keyword map or search mapping shows as drift like changed content.
+
 Backend failures surface as ``ExternalServiceError`` EXT_5009 (vectors), EXT_5008 (graph) or
 EXT_5007 (search), with the original exception chained.
 """
@@ -15,11 +18,19 @@ from __future__ import annotations
 
 from aegis_shared.config import Settings
 from aegis_shared.embeddings import Embedder, open_embedder
-from aegis_shared.stores.base import GraphStore, PolicyDocument, PolicyStore, SearchStore, VectorStore
+from aegis_shared.stores.base import (
+    GraphStore,
+    PolicyDocument,
+    PolicyStore,
+    SearchStore,
+    VectorStore,
+    store_fingerprint,
+)
 from aegis_shared.stores.cypher_graph import CypherGraphStore
 from aegis_shared.stores.elasticsearch_search import ElasticsearchSearchStore
 from aegis_shared.stores.failures import STORE_ERROR_CODES
 from aegis_shared.stores.falkordb_graph import FalkorDBGraphStore
+from aegis_shared.stores.industries import IndustryClassifier
 from aegis_shared.stores.milvus_vectors import MilvusVectorStore
 from aegis_shared.stores.neo4j_graph import Neo4jGraphStore
 from aegis_shared.stores.tantivy_search import TantivySearchStore
@@ -56,6 +67,7 @@ __all__ = [
     "ElasticsearchSearchStore",
     "FalkorDBGraphStore",
     "GraphStore",
+    "IndustryClassifier",
     "MilvusVectorStore",
     "Neo4jGraphStore",
     "PolicyDocument",
@@ -66,4 +78,5 @@ __all__ = [
     "open_graph_store",
     "open_search_store",
     "open_vector_store",
+    "store_fingerprint",
 ]

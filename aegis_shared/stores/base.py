@@ -3,10 +3,16 @@
 PostgreSQL is the source of truth; the vector, graph and search stores are projections of it.
 Calling code (sync assets, consistency checks) sees only these protocols and never learns which
 adapter (production or embedded) the settings selected.
+
+Each store says how it *derives* its copy of a policy (``derivation``: the embedding model, the
+industry keyword map, the search mapping version). What a store keeps per policy, and what
+``fingerprints()`` returns, is :func:`store_fingerprint` of the policy's content hash and that
+derivation, so a new model, keyword map or mapping shows as drift exactly like changed content.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
@@ -29,6 +35,9 @@ class PolicyDocument:
 
     Validated on construction so a bad row fails before any store is touched (VALID_3001 /
     VALID_3002 / VALID_3004). Lists are accepted for the tuple fields and frozen into tuples.
+    ``content_hash`` is the version the store keeps and reports back from ``fingerprints()``; the
+    sync passes :func:`store_fingerprint` of the policy's hash and the store's derivation.
+    ``industries`` are explicit ones; the graph adds those its keyword map finds in the text.
     """
 
     policy_id: str
@@ -82,9 +91,85 @@ class PolicyDocument:
             # Frozen dataclass: the one sanctioned way to normalise a field after validation.
             object.__setattr__(self, name, tuple(dict.fromkeys(value)))
 
+    @classmethod
+    def from_row(
+        cls,
+        policy_id: str,
+        content_hash: str,
+        title: str,
+        summary: str | None,
+        organization: str | None,
+        executing_organization: str | None,
+        category: str | None,
+        region_codes: Sequence[str] | None,
+        target_groups: Sequence[str] | None,
+        url: str | None,
+        period_start: date | None,
+        period_end: date | None,
+        status: str,
+    ) -> PolicyDocument:
+        """A document from a ``policies`` row: the same checks as the constructor, done cheaply.
+
+        A row from our own table nearly always passes, so the checks run as a few flat tests and
+        the fields are written directly; anything doubtful goes through the validating constructor,
+        so a bad row fails with exactly the code it always did.
+        """
+        # psycopg returns text[] as a list (NULL as None); anything else takes the validating path.
+        regions = tuple(region_codes) if type(region_codes) is list else region_codes
+        targets = tuple(target_groups) if type(target_groups) is list else target_groups
+        if not (
+            type(policy_id) is str and policy_id.strip() and len(policy_id) <= MAX_POLICY_ID_LENGTH
+            and type(content_hash) is str and content_hash.strip()
+            and len(content_hash) <= MAX_CONTENT_HASH_LENGTH
+            and type(title) is str and type(status) is str and status
+            and set(map(type, (summary, organization, executing_organization, category, url)))
+            <= _TEXT_OR_NONE
+            and (period_start is None or type(period_start) is date)
+            and (period_end is None or type(period_end) is date)
+            and type(regions) is tuple and _plain_items(regions)
+            and type(targets) is tuple and _plain_items(targets)
+        ):
+            return cls(policy_id=policy_id, content_hash=content_hash, title=title, summary=summary,
+                       organization=organization, executing_organization=executing_organization,
+                       category=category, region_codes=() if region_codes is None else region_codes,
+                       target_groups=() if target_groups is None else target_groups, url=url,
+                       period_start=period_start, period_end=period_end, status=status)
+        doc = object.__new__(cls)
+        # Frozen dataclass: the same direct slot writes its generated __init__ performs.
+        put = object.__setattr__
+        put(doc, "policy_id", policy_id)
+        put(doc, "content_hash", content_hash)
+        put(doc, "title", title)
+        put(doc, "summary", summary)
+        put(doc, "organization", organization)
+        put(doc, "executing_organization", executing_organization)
+        put(doc, "category", category)
+        put(doc, "region_codes", regions)
+        put(doc, "target_groups", targets)
+        put(doc, "industries", ())
+        put(doc, "url", url)
+        put(doc, "period_start", period_start)
+        put(doc, "period_end", period_end)
+        put(doc, "status", status)
+        return doc
+
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping of every field (tuples stay tuples, dates stay dates)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_TEXT_OR_NONE = frozenset({str, type(None)})
+_TEXT = frozenset({str})
+
+
+def _plain_items(items: tuple[Any, ...]) -> bool:
+    """Non-empty strings without repeats: what __post_init__ would leave unchanged."""
+    return not items or (set(map(type, items)) <= _TEXT and "" not in items and len(set(items)) == len(items))
+
+
+def store_fingerprint(content_hash: str, derivation: str) -> str:
+    """What a store keeps for a policy: its content hash bound to how the store derives documents."""
+    return hashlib.blake2b(f"{content_hash}\x1f{derivation}".encode(), digest_size=16).hexdigest()
 
 
 def _safe_id(doc: object) -> object:
@@ -126,6 +211,17 @@ class PolicyStore(Protocol):
     """Logical store: ``"vectors"``, ``"graph"`` or ``"search"`` (the ``store_sync_state.store`` key)."""
     backend: str
     """The engine behind it, e.g. ``"milvus-lite"``, ``"falkordb"``, ``"tantivy"``."""
+    write_batch_size: int
+    """Documents per ``upsert`` call the store handles best (e.g. it commits once per call)."""
+
+    @property
+    def derivation(self) -> str:
+        """How this store turns a policy into its document (model, keyword map, mapping version).
+
+        Part of every fingerprint (:func:`store_fingerprint`): when it changes, every stored policy
+        is stale until the next sync rewrites it.
+        """
+        ...
 
     def ensure_schema(self) -> None:
         """Create the collection/index/constraints if missing; safe to call repeatedly."""
@@ -140,7 +236,7 @@ class PolicyStore(Protocol):
         ...
 
     def fingerprints(self) -> dict[str, str]:
-        """``policy_id -> content_hash`` of everything stored, paged so it scales to 100k+."""
+        """``policy_id -> content_hash`` (as written) of everything stored, paged so it scales to 100k+."""
         ...
 
     def count(self) -> int:

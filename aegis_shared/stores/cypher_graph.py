@@ -9,19 +9,26 @@ Model: ``(:Policy {policy_id, content_hash, title, summary, status, url, period_
 period_end})`` with ``ISSUED_BY``/``EXECUTED_BY`` → ``Organization{name}``, ``AVAILABLE_IN`` →
 ``Region{code}``, ``FOR_INDUSTRY`` → ``Industry{name}``, ``IN_CATEGORY`` → ``Category{name}``,
 ``TARGETS`` → ``TargetGroup{name}``.
+
+Industries are derived here: a document's explicit ``industries`` plus those the store's keyword
+map (:mod:`industries`) finds in its title and summary. The map's digest is part of the store's
+``derivation``, so a new map marks every policy stale and the next sync rewrites its edges.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aegis_shared.stores.base import PolicyDocument, unique_by_id, validate_ids
 from aegis_shared.stores.batching import chunks
 from aegis_shared.stores.failures import backend_errors
+from aegis_shared.stores.industries import DEFAULT_CLASSIFIER, IndustryClassifier
 
 BATCH_SIZE = 1_000
+# Bump when the graph model (labels, relationships, properties) changes: every policy goes stale.
+GRAPH_MODEL_VERSION = 1
 FINGERPRINT_PAGE = 10_000
 
 # (label, key property) of every node kind; each gets an index (FalkorDB) or a uniqueness
@@ -65,6 +72,29 @@ UPSERT_CYPHER = (
     + "RETURN count(p)"
 )
 
+# A policy not yet in the graph needs no MERGE and no edge removal: CREATE it like a bulk load.
+# The guard keeps it atomic even so: a row whose policy appeared since PRESENT_CYPHER looked is
+# skipped (never duplicated), and the count tells the caller to replace those instead.
+INSERT_CYPHER = (
+    "UNWIND $rows AS row\n"
+    "OPTIONAL MATCH (existing:Policy {policy_id: row.policy_id})\n"
+    "WITH row WHERE existing IS NULL\n"
+    "CREATE (p:Policy {policy_id: row.policy_id, content_hash: row.content_hash, title: row.title,\n"
+    "    summary: row.summary, status: row.status, url: row.url,\n"
+    "    period_start: row.period_start, period_end: row.period_end})\n"
+    + "".join(
+        f"FOREACH (key IN row.{row_key} | MERGE (n:{label} {{{prop}: key}}) CREATE (p)-[:{rel}]->(n))\n"
+        for rel, row_key, label, prop in RELATIONSHIPS
+    )
+    + "RETURN count(p)"
+)
+
+PRESENT_CYPHER = (
+    "UNWIND $ids AS id\n"
+    "MATCH (p:Policy {policy_id: id})\n"
+    "RETURN p.policy_id"
+)
+
 DELETE_CYPHER = (
     "UNWIND $ids AS id\n"
     "MATCH (p:Policy {policy_id: id})\n"
@@ -101,8 +131,10 @@ _POLICY_KEYS = (
 _RELATED_KEYS = {rel: row_key for rel, row_key, _label, _prop in RELATIONSHIPS}
 
 
-def graph_row(doc: PolicyDocument) -> dict[str, Any]:
+def graph_row(doc: PolicyDocument, classify: IndustryClassifier = DEFAULT_CLASSIFIER) -> dict[str, Any]:
     """One ``$rows`` entry: scalars only (dates as ISO strings, which both engines store)."""
+    derived = classify(doc.title, doc.summary)
+    industries = list(dict.fromkeys((*doc.industries, *derived))) if doc.industries else list(derived)
     return {
         "policy_id": doc.policy_id,
         "content_hash": doc.content_hash,
@@ -115,7 +147,7 @@ def graph_row(doc: PolicyDocument) -> dict[str, Any]:
         "issued_by": [doc.organization] if doc.organization else [],
         "executed_by": [doc.executing_organization] if doc.executing_organization else [],
         "regions": list(doc.region_codes),
-        "industries": list(doc.industries),
+        "industries": industries,
         "categories": [doc.category] if doc.category else [],
         "target_groups": list(doc.target_groups),
     }
@@ -129,6 +161,17 @@ class CypherGraphStore(ABC):
 
     name = "graph"
     backend = "cypher"
+    write_batch_size = BATCH_SIZE
+    # Instances given another keyword map replace this (see the adapters' ``industry_keywords``).
+    classifier: IndustryClassifier = DEFAULT_CLASSIFIER
+
+    def _use_keywords(self, industry_keywords: Mapping[str, Sequence[str]] | None) -> None:
+        if industry_keywords is not None:
+            self.classifier = IndustryClassifier(industry_keywords)
+
+    @property
+    def derivation(self) -> str:
+        return f"graph-model/{GRAPH_MODEL_VERSION};industries/{self.classifier.digest}"
 
     @abstractmethod
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -153,9 +196,21 @@ class CypherGraphStore(ABC):
             self._create_schema()
 
     def upsert(self, docs: Sequence[PolicyDocument]) -> int:
+        """New policies are created (bulk-load speed), present ones replaced with their edges."""
         unique = unique_by_id(docs)
+        classify = self.classifier
         for batch in chunks(unique, BATCH_SIZE):
-            self._call("upsert", UPSERT_CYPHER, {"rows": [graph_row(doc) for doc in batch]})
+            rows = [graph_row(doc, classify) for doc in batch]
+            found = self._call("upsert", PRESENT_CYPHER, {"ids": [row["policy_id"] for row in rows]})
+            present = {policy_id for (policy_id,) in found}
+            fresh = [row for row in rows if row["policy_id"] not in present] if present else rows
+            replace = [row for row in rows if row["policy_id"] in present] if present else []
+            if fresh:
+                created = self._call("upsert", INSERT_CYPHER, {"rows": fresh})
+                if not created or int(created[0][0]) != len(fresh):
+                    replace.extend(fresh)  # another writer got there first: replacing is idempotent
+            if replace:
+                self._call("upsert", UPSERT_CYPHER, {"rows": replace})
         return len(unique)
 
     def delete(self, policy_ids: Sequence[str]) -> int:

@@ -16,7 +16,7 @@ from aegis_shared.errors import ValidationError
 from aegis_shared.stores.base import PolicyDocument, unique_by_id, validate_ids
 from aegis_shared.stores.batching import chunks
 from aegis_shared.stores.failures import backend_errors
-from aegis_shared.stores.search_documents import KEYWORD_FIELDS, TEXT_FIELDS, search_fields
+from aegis_shared.stores.search_documents import KEYWORD_FIELDS, TEXT_FIELDS, search_derivation, search_fields
 
 BATCH_SIZE = 1_000
 
@@ -47,6 +47,9 @@ class ElasticsearchSearchStore:
 
     name = "search"
     backend = "elasticsearch"
+    # One index refresh per upsert call; bulk requests are chunked inside.
+    write_batch_size = 5_000
+    derivation = search_derivation("elasticsearch", {"settings": INDEX_SETTINGS, "mappings": INDEX_MAPPINGS})
 
     def __init__(self, url: str, index: str, *, api_key: str = "", request_timeout: float = 30.0,
                  max_retries: int = 3) -> None:

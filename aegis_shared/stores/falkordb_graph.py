@@ -7,6 +7,7 @@ treated as success.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from falkordb import FalkorDB
@@ -22,7 +23,9 @@ class FalkorDBGraphStore(CypherGraphStore):
 
     backend = "falkordb"
 
-    def __init__(self, url: str, graph_name: str, *, socket_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, graph_name: str, *, socket_timeout: float = 30.0,
+                 industry_keywords: Mapping[str, Sequence[str]] | None = None) -> None:
+        self._use_keywords(industry_keywords)
         # The client probes the server (sentinel/cluster detection) while connecting, so an
         # unreachable server already fails here, with the graph store's code.
         with backend_errors(self.name, self.backend, "connect"):

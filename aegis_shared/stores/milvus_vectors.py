@@ -39,6 +39,8 @@ MAX_MODEL_ID_LENGTH = 256
 MAX_REGION_CODES_LENGTH = 4_096
 _REGION_CODE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 FILTER_KEYS = frozenset({"status", "region_code"})
+# Bump when passage_text() changes what gets embedded: every vector goes stale.
+PASSAGE_VERSION = 1
 
 
 def passage_text(doc: PolicyDocument) -> str:
@@ -80,6 +82,7 @@ class MilvusVectorStore:
     """Policy embeddings in ``settings.milvus_collection`` (COSINE over normalised vectors)."""
 
     name = "vectors"
+    write_batch_size = BATCH_SIZE
 
     def __init__(self, uri: str, collection: str, embedder: Embedder, *, token: str = "",
                  timeout: float = 10.0) -> None:
@@ -102,6 +105,10 @@ class MilvusVectorStore:
     @property
     def model_id(self) -> str:
         return self.embedder.model_id
+
+    @property
+    def derivation(self) -> str:
+        return f"passage/{PASSAGE_VERSION};model/{self.model_id};dim/{self.embedder.dim}"
 
     # -- schema ---------------------------------------------------------------------------
 

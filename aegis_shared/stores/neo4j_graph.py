@@ -6,6 +6,7 @@ differs: Neo4j gets named uniqueness constraints with ``IF NOT EXISTS``, which F
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neo4j import GraphDatabase, RoutingControl
@@ -19,7 +20,9 @@ class Neo4jGraphStore(CypherGraphStore):
 
     backend = "neo4j"
 
-    def __init__(self, uri: str, user: str, password: str, database: str) -> None:
+    def __init__(self, uri: str, user: str, password: str, database: str, *,
+                 industry_keywords: Mapping[str, Sequence[str]] | None = None) -> None:
+        self._use_keywords(industry_keywords)
         self._driver = GraphDatabase.driver(uri, auth=(user, password), connection_timeout=5.0)
         self._database = database
 

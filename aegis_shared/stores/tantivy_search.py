@@ -22,9 +22,10 @@ from aegis_shared.errors import ValidationError
 from aegis_shared.stores.base import PolicyDocument, unique_by_id, validate_ids
 from aegis_shared.stores.batching import chunks
 from aegis_shared.stores.failures import backend_errors
-from aegis_shared.stores.search_documents import TEXT_FIELDS, search_fields
+from aegis_shared.stores.search_documents import TEXT_FIELDS, search_derivation, search_fields
 
 NGRAM_TOKENIZER = "ko_ngram"
+NGRAM_MIN, NGRAM_MAX = 2, 3
 BATCH_SIZE = 5_000
 WRITER_HEAP_BYTES = 64_000_000
 FINGERPRINT_PAGE = 10_000
@@ -44,7 +45,7 @@ def _schema() -> tantivy.Schema:
 def ngram_analyzer() -> tantivy.TextAnalyzer:
     """2–3-character n-grams, lowercased: the analyzer registered for every text field."""
     return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(min_gram=2, max_gram=3))
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(min_gram=NGRAM_MIN, max_gram=NGRAM_MAX))
         .filter(tantivy.Filter.lowercase())
         .build()
     )
@@ -89,11 +90,18 @@ def _release(path: Path) -> None:
             shared.writer.wait_merging_threads()
 
 
+# What the analyzer does to text: part of the derivation, so a tokenizer change re-indexes everything.
+_ANALYSIS = {"tokenizer": "ngram", "min_gram": NGRAM_MIN, "max_gram": NGRAM_MAX, "filters": ["lowercase"]}
+
+
 class TantivySearchStore:
     """Search store on a tantivy index directory (``settings.search_path``)."""
 
     name = "search"
     backend = "tantivy"
+    # One commit per upsert call, and commits are what cost: hand it large batches.
+    write_batch_size = BATCH_SIZE
+    derivation = search_derivation("tantivy", _ANALYSIS)
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -124,10 +132,12 @@ class TantivySearchStore:
         for batch in chunks(unique, BATCH_SIZE):
             with shared.lock, backend_errors(self.name, self.backend, "upsert"):
                 try:
+                    present = self._present([doc.policy_id for doc in batch])
                     for doc in batch:
-                        # Delete-then-add inside one commit: the delete applies only to documents
-                        # added before it, so the new version survives and the old one goes.
-                        shared.writer.delete_documents_by_term("policy_id", doc.policy_id)
+                        if doc.policy_id in present:
+                            # Delete-then-add inside one commit: the delete applies only to documents
+                            # added before it, so the new version survives and the old one goes.
+                            shared.writer.delete_documents_by_term("policy_id", doc.policy_id)
                         shared.writer.add_document(tantivy.Document(**search_fields(doc)))
                     self._commit()
                 except BaseException:
@@ -135,18 +145,24 @@ class TantivySearchStore:
                     raise
         return len(unique)
 
+    def _present(self, policy_ids: Sequence[str]) -> set[str]:
+        """Which of these ids the committed index holds (callers hold the shared lock)."""
+        index = self._shared.index
+        searcher = index.searcher()
+        if not policy_ids or searcher.num_docs == 0:
+            return set()
+        # doc_freq still counts deleted-but-unmerged documents, so ask a live search.
+        query = tantivy.Query.term_set_query(index.schema, "policy_id", list(policy_ids))
+        hits = searcher.search(query, limit=len(policy_ids), count=False).hits
+        return {searcher.doc(address).get_first("policy_id") for _score, address in hits}
+
     def delete(self, policy_ids: Sequence[str]) -> int:
         ids = validate_ids(policy_ids)
         shared = self._shared
         removed = 0
         for batch in chunks(ids, BATCH_SIZE):
             with shared.lock, backend_errors(self.name, self.backend, "delete"):
-                # doc_freq still counts deleted-but-unmerged documents, so ask a live search
-                # which of these ids are really present.
-                searcher = shared.index.searcher()
-                query = tantivy.Query.term_set_query(shared.index.schema, "policy_id", list(batch))
-                hits = searcher.search(query, limit=len(batch), count=False).hits
-                present = {searcher.doc(address).get_first("policy_id") for _score, address in hits}
+                present = self._present(batch)
                 for policy_id in present:
                     shared.writer.delete_documents_by_term("policy_id", policy_id)
                 if present:

@@ -16,3 +16,16 @@ def test_lookalike_words_do_not_match() -> None:
 
 def test_no_keyword_means_no_industry_and_none_is_ignored() -> None:
     assert industries_for("청년 창업 지원", None) == ()
+
+
+def test_the_digest_names_the_keyword_map() -> None:
+    import pytest
+
+    from aegis_orchestration.pipeline.industries import INDUSTRY_KEYWORDS, IndustryClassifier
+
+    default = IndustryClassifier(INDUSTRY_KEYWORDS)
+    assert IndustryClassifier(dict(INDUSTRY_KEYWORDS)).digest == default.digest
+    assert IndustryClassifier({**INDUSTRY_KEYWORDS, "로봇": ("로봇",)}).digest != default.digest
+    with pytest.raises(ValueError):
+        IndustryClassifier({"제조": "제조"})  # a bare string is not a word list
+    assert IndustryClassifier({"로봇": ("로봇",)})("서비스 로봇", "로봇 도입") == ("로봇",)

@@ -225,3 +225,40 @@ def test_factory_picks_the_adapter_from_settings(redis_url: str) -> None:
     production = open_graph_store(Settings(neo4j_uri="bolt://127.0.0.1:7687"))
     assert isinstance(production, Neo4jGraphStore) and production.backend == "neo4j"
     production.close()
+
+
+def test_industries_come_from_the_keyword_map_as_well_as_the_document(graph: Any) -> None:
+    graph.upsert([make_doc("p1", title="스마트공장 구축 지원", summary="관광 숙박업도 지원합니다.")])
+    assert graph.related("p1")["industries"] == ["관광·서비스", "제조", "제조업"]  # type: ignore[index]
+
+
+def test_a_different_keyword_map_is_a_different_derivation(redis_url: str, unique_name: str) -> None:
+    from aegis_shared.stores.industries import INDUSTRY_KEYWORDS
+
+    default = FalkorDBGraphStore(redis_url, unique_name)
+    same = FalkorDBGraphStore(redis_url, unique_name, industry_keywords=dict(INDUSTRY_KEYWORDS))
+    robots = FalkorDBGraphStore(redis_url, unique_name, industry_keywords={"로봇": ("로봇",)})
+    assert default.derivation == same.derivation != robots.derivation
+    robots.upsert([make_doc("p1", title="서비스 로봇 도입", industries=())])
+    assert robots.related("p1")["industries"] == ["로봇"]  # type: ignore[index]
+    robots.drop()
+    for store in (default, same, robots):
+        store.close()
+
+
+def test_one_batch_mixing_new_and_present_policies(graph: Any) -> None:
+    graph.upsert([make_doc("p1"), make_doc("p2")])
+    written = graph.upsert([make_doc("p0"), make_doc("p1", "h2", region_codes=("41",)), make_doc("p3")])
+    assert written == 3
+    assert graph.fingerprints() == {"p0": "h1", "p1": "h2", "p2": "h1", "p3": "h1"}
+    assert graph.related("p1")["regions"] == ["41"]  # type: ignore[index]
+    assert int(graph.raw.query("MATCH (p:Policy) RETURN count(p)").result_set[0][0]) == 4
+
+
+def test_the_create_path_never_duplicates_a_policy_that_appeared_meanwhile(graph: Any) -> None:
+    graph.upsert([make_doc("p1")])
+    # As if another writer created p1 after upsert() looked: the guarded CREATE skips it.
+    row = cypher_graph.graph_row(make_doc("p1", "h9"))
+    created = graph.raw.query(cypher_graph.INSERT_CYPHER, {"rows": [row]})
+    assert created.result_set[0][0] == 0
+    assert graph.count() == 1 and graph.fingerprints() == {"p1": "h1"}

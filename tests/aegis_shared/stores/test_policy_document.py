@@ -68,3 +68,54 @@ def test_chunks() -> None:
     assert list(chunks([], 3)) == []
     with pytest.raises(ValueError):
         list(chunks([1], 0))
+
+
+ROW = (
+    "p1", "h", "공고", "요약", "중소벤처기업부", "창업진흥원", "창업", ["11", "26"], ["청년"],
+    "https://example.go.kr/1", date(2026, 1, 1), date(2026, 12, 31), "active",
+)
+_ROW_FIELDS = (
+    "policy_id", "content_hash", "title", "summary", "organization", "executing_organization", "category",
+    "region_codes", "target_groups", "url", "period_start", "period_end", "status",
+)
+
+
+def _row(**overrides: Any) -> tuple[Any, ...]:
+    return tuple(overrides.get(name, value) for name, value in zip(_ROW_FIELDS, ROW, strict=True))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"region_codes": None, "target_groups": []}, {"summary": None, "period_end": None},
+     {"region_codes": ("11",)}, {"region_codes": ["11", "26", "11"]}],
+)
+def test_from_row_builds_exactly_what_the_constructor_builds(overrides: dict[str, Any]) -> None:
+    row = _row(**overrides)
+    expected = dict(zip(_ROW_FIELDS, row, strict=True))
+    expected["region_codes"] = expected["region_codes"] or ()
+    expected["target_groups"] = expected["target_groups"] or ()
+    built = PolicyDocument.from_row(*row)
+    assert built == PolicyDocument(**expected)
+    assert isinstance(built.region_codes, tuple) and built.industries == ()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"policy_id": ""}, "VALID_3002"),
+        ({"policy_id": None}, "VALID_3002"),
+        ({"policy_id": "x" * 257}, "VALID_3004"),
+        ({"content_hash": "h" * 129}, "VALID_3004"),
+        ({"title": None}, "VALID_3001"),
+        ({"status": ""}, "VALID_3001"),
+        ({"summary": 42}, "VALID_3001"),
+        ({"period_start": "2026-01-01"}, "VALID_3001"),
+        ({"region_codes": "11"}, "VALID_3001"),
+        ({"region_codes": ["11", ""]}, "VALID_3001"),
+        ({"target_groups": [None]}, "VALID_3001"),
+    ],
+)
+def test_from_row_refuses_a_bad_row_with_the_constructors_code(overrides: dict[str, Any], code: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        PolicyDocument.from_row(*_row(**overrides))
+    assert info.value.code == code
