@@ -2,7 +2,8 @@
 
 Collection (day × source) → validation → dedup → quality → Postgres → {vectors, graph, search}, with
 a consistency check per store, the hourly cold path, collection schedules, the hot-path Kafka
-sensor and a run-failure sensor.
+sensor and a run-failure sensor. Daily, ``expiry_job`` archives policies whose period has ended and
+re-syncs the stores.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dagster as dg
 
 from aegis_orchestration.assets.cold_path import cold_path_assets
 from aegis_orchestration.assets.collection import raw_announcements
+from aegis_orchestration.assets.maintenance import expiry_daily, expiry_job, maintenance_assets
 from aegis_orchestration.assets.stores import store_assets, store_checks
 from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.job import hot_path_job
@@ -21,13 +23,20 @@ from aegis_orchestration.schedules.collection import collection_jobs, collection
 from aegis_orchestration.sensors.collection import collection_sensor
 from aegis_orchestration.sensors.run_failure import run_failure_recorder
 
-all_assets = [raw_announcements, staged_policies, *cold_path_assets, *store_assets]
+# The syncs read what expiry archived, so in expiry_job they run after it (in cold_path_job,
+# which does not select expiry, the extra edge changes nothing).
+synced_stores = [
+    store.map_asset_specs(lambda spec: spec.merge_attributes(deps=["expired_policies"]))
+    for store in store_assets
+]
+
+all_assets = [raw_announcements, staged_policies, *cold_path_assets, *maintenance_assets, *synced_stores]
 
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=store_checks,
-    jobs=[cold_path_job, repair_stores_job, hot_path_job, *collection_jobs],
-    schedules=[cold_path_hourly, *collection_schedules],
+    jobs=[cold_path_job, repair_stores_job, expiry_job, hot_path_job, *collection_jobs],
+    schedules=[cold_path_hourly, expiry_daily, *collection_schedules],
     sensors=[collection_sensor, run_failure_recorder],
     resources=default_resources(),
 )

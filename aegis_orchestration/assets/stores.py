@@ -98,6 +98,8 @@ def _store_asset(
         kinds={kind},
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=SYNC_RETRY,
+        # One writer per store across all runs (sync, repair, backfill): dagster.yaml limits pools to 1.
+        pool=f"store_{resource_key}",
         description=description,
         required_resource_keys={"postgres", "kafka", resource_key},
     )

@@ -1,0 +1,152 @@
+"""Expiry: active policies whose application period has ended leave the serving set.
+
+A policy is judged when it is scored, but time keeps moving: a programme that closed yesterday
+must stop being recommended today. Expiry archives every active policy whose ``period_end`` is
+before the as-of day (Asia/Seoul) and that is not open-ended, with the same trail a status change
+in the cold path leaves: a version bump, a ``processing_history`` row, an ``audit_logs`` row and a
+``PolicyQualityUpdated`` event in the transactional outbox. The store syncs then delete them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
+from aegis_shared.messaging import EventPublisher
+from aegis_shared.models import PolicyStatus
+
+STAGE = "expiry"
+ACTOR = "aegis-expiry"
+REASON = "period_ended"
+DIMENSIONS = ("completeness", "accuracy", "consistency", "timeliness")
+
+# One statement: the old status comes from a locked read, so a concurrent cold-path write is
+# waited for and the row re-checked, and a second run finds nothing left to archive.
+_ARCHIVE = sa.text(
+    """
+    WITH due AS (
+        SELECT id, status FROM policies
+        WHERE status = :active AND deleted_at IS NULL
+          AND NOT period_open_ended AND period_end IS NOT NULL AND period_end < :as_of
+        FOR UPDATE
+    )
+    UPDATE policies p SET status = :archived, updated_at = now(), version = p.version + 1
+    FROM due WHERE p.id = due.id
+    RETURNING p.id, due.status AS previous_status, p.version, p.period_end, p.quality_score
+    """
+)
+
+# The scores behind each policy's last judgement, repeated in its event (the schema requires them).
+_LATEST_SCORES = sa.text(
+    """
+    SELECT DISTINCT ON (policy_id) policy_id, completeness, accuracy, consistency, timeliness, total
+    FROM quality_metrics WHERE policy_id = ANY(:ids)
+    ORDER BY policy_id, id DESC
+    """
+)
+
+
+@dataclass
+class ExpiryReport:
+    as_of: date
+    archived: list[str] = field(default_factory=list)
+    events: int = 0
+
+
+def expire_policies(
+    engine: sa.Engine, as_of: date, *, run_id: str | None, events: EventPublisher | None = None
+) -> ExpiryReport:
+    """Archive active policies whose period ended before ``as_of``; everything in one transaction.
+
+    With ``events``, each change's ``PolicyQualityUpdated`` is written to the outbox with the rows.
+    """
+    report = ExpiryReport(as_of=as_of)
+    with engine.begin() as conn:
+        archived = conn.execute(
+            _ARCHIVE,
+            {"active": PolicyStatus.ACTIVE.value, "archived": PolicyStatus.ARCHIVED.value, "as_of": as_of},
+        ).all()
+        if not archived:
+            return report
+        archived = sorted(archived, key=lambda row: row.id)
+        report.archived = [row.id for row in archived]
+        conn.execute(
+            sa.text(
+                "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
+                "VALUES (:policy_id, :stage, :status, CAST(:details AS jsonb), :run_id)"
+            ),
+            [
+                {
+                    "policy_id": row.id,
+                    "stage": STAGE,
+                    "status": PolicyStatus.ARCHIVED.value,
+                    "run_id": run_id,
+                    "details": json.dumps(
+                        {
+                            "version": row.version,
+                            "previous_status": row.previous_status,
+                            "reason": REASON,
+                            "period_end": row.period_end.isoformat(),
+                            "as_of": as_of.isoformat(),
+                        }
+                    ),
+                }
+                for row in archived
+            ],
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO audit_logs (entity_type, entity_id, action, actor, old_values, new_values) "
+                "VALUES ('policy', :entity_id, 'status_changed', :actor, "
+                "CAST(:old_values AS jsonb), CAST(:new_values AS jsonb))"
+            ),
+            [
+                {
+                    "entity_id": row.id,
+                    "actor": ACTOR,
+                    "old_values": json.dumps({"status": row.previous_status}),
+                    "new_values": json.dumps(
+                        {
+                            "status": PolicyStatus.ARCHIVED.value,
+                            "version": row.version,
+                            "reason": REASON,
+                            "period_end": row.period_end.isoformat(),
+                        }
+                    ),
+                }
+                for row in archived
+            ],
+        )
+        if events is not None:
+            scores = {
+                row.policy_id: row._asdict()
+                for row in conn.execute(_LATEST_SCORES, {"ids": report.archived}).all()
+            }
+            messages = [_event(events, row, scores.get(row.id)) for row in archived]
+            report.events = write_messages(conn, messages)
+    return report
+
+
+def _event(events: EventPublisher, row: Any, scores: dict[str, Any] | None) -> OutboxMessage:
+    total = row.quality_score if row.quality_score is not None else (scores or {}).get("total", 0.0)
+    transition = {
+        "policy_id": row.id,
+        "previous_status": row.previous_status,
+        "status": PolicyStatus.ARCHIVED.value,
+        "quality_score": float(total),
+        # A policy activated without a metrics row (none today) reports its total in each dimension.
+        "scores": {d: float(scores[d]) if scores else float(total) for d in DIMENSIONS},
+    }
+    envelope = events.build("PolicyQualityUpdated", transition)
+    # The same key scheme as the cold path's status changes: one event per policy version.
+    return envelope_message(
+        envelope,
+        topic=events.topic_for(envelope),
+        key=row.id,
+        dedupe_key=f"PolicyQualityUpdated:{row.id}:v{row.version}",
+    )
