@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from aegis_shared.stores.base import PolicyDocument, unique_by_id, validate_ids
@@ -27,6 +28,8 @@ from aegis_shared.stores.failures import backend_errors
 from aegis_shared.stores.industries import DEFAULT_CLASSIFIER, IndustryClassifier
 
 BATCH_SIZE = 1_000
+# Documents per sync call: several statement batches, so the pipeline in ``upsert`` has work.
+WRITE_BATCH_SIZE = 5_000
 # Bump when the graph model (labels, relationships, properties) changes: every policy goes stale.
 GRAPH_MODEL_VERSION = 1
 FINGERPRINT_PAGE = 10_000
@@ -125,6 +128,9 @@ SIMILAR_CYPHER = (
     "ORDER BY shared DESC, q.policy_id LIMIT $k"
 )
 
+# A statement and its parameters, as :meth:`CypherGraphStore._prepare` returns them.
+Prepared = tuple[str, dict[str, Any] | None]
+
 _POLICY_KEYS = (
     "policy_id", "content_hash", "title", "summary", "status", "url", "period_start", "period_end",
 )
@@ -161,7 +167,7 @@ class CypherGraphStore(ABC):
 
     name = "graph"
     backend = "cypher"
-    write_batch_size = BATCH_SIZE
+    write_batch_size = WRITE_BATCH_SIZE
     # Instances given another keyword map replace this (see the adapters' ``industry_keywords``).
     classifier: IndustryClassifier = DEFAULT_CLASSIFIER
 
@@ -196,22 +202,44 @@ class CypherGraphStore(ABC):
             self._create_schema()
 
     def upsert(self, docs: Sequence[PolicyDocument]) -> int:
-        """New policies are created (bulk-load speed), present ones replaced with their edges."""
+        """New policies are created (bulk-load speed), present ones replaced with their edges.
+
+        Batches are pipelined: while one batch runs on the server, the next one's rows and
+        encoded statement are built here, so client CPU and server time overlap. At most one
+        batch is in flight, and a failed batch raises before any later batch is sent.
+        """
         unique = unique_by_id(docs)
         classify = self.classifier
-        for batch in chunks(unique, BATCH_SIZE):
-            rows = [graph_row(doc, classify) for doc in batch]
-            found = self._call("upsert", PRESENT_CYPHER, {"ids": [row["policy_id"] for row in rows]})
-            present = {policy_id for (policy_id,) in found}
-            fresh = [row for row in rows if row["policy_id"] not in present] if present else rows
-            replace = [row for row in rows if row["policy_id"] in present] if present else []
-            if fresh:
-                created = self._call("upsert", INSERT_CYPHER, {"rows": fresh})
-                if not created or int(created[0][0]) != len(fresh):
-                    replace.extend(fresh)  # another writer got there first: replacing is idempotent
-            if replace:
-                self._call("upsert", UPSERT_CYPHER, {"rows": replace})
+        with ThreadPoolExecutor(1, thread_name_prefix="graph-write") as sender:
+            in_flight: Future[None] | None = None
+            for batch in chunks(unique, BATCH_SIZE):
+                rows = [graph_row(doc, classify) for doc in batch]
+                # Built speculatively for the common case (nothing present yet: a first sync,
+                # missing policies); a batch with present policies re-encodes its parts.
+                insert_all = self._prepare(INSERT_CYPHER, {"rows": rows})
+                if in_flight is not None:
+                    in_flight.result()
+                in_flight = sender.submit(self._write_batch, rows, insert_all)
+            if in_flight is not None:
+                in_flight.result()
         return len(unique)
+
+    def _write_batch(self, rows: list[dict[str, Any]], insert_all: Prepared) -> None:
+        found = self._call("upsert", PRESENT_CYPHER, {"ids": [row["policy_id"] for row in rows]})
+        present = {policy_id for (policy_id,) in found}
+        fresh = [row for row in rows if row["policy_id"] not in present] if present else rows
+        replace = [row for row in rows if row["policy_id"] in present] if present else []
+        if fresh:
+            statement = insert_all if not present else self._prepare(INSERT_CYPHER, {"rows": fresh})
+            created = self._call("upsert", *statement)
+            if not created or int(created[0][0]) != len(fresh):
+                replace.extend(fresh)  # another writer got there first: replacing is idempotent
+        if replace:
+            self._call("upsert", UPSERT_CYPHER, {"rows": replace})
+
+    def _prepare(self, cypher: str, params: dict[str, Any]) -> Prepared:
+        """``(statement, params)`` ready for :meth:`_run`; adapters may encode parameters here."""
+        return cypher, params
 
     def delete(self, policy_ids: Sequence[str]) -> int:
         ids = validate_ids(policy_ids)

@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from falkordb import FalkorDB
+from falkordb.helpers import stringify_param_value
 from redis.exceptions import ResponseError
 
 from aegis_shared.config import Settings
-from aegis_shared.stores.cypher_graph import NODE_KEYS, CypherGraphStore
+from aegis_shared.stores.cypher_graph import NODE_KEYS, CypherGraphStore, Prepared
 from aegis_shared.stores.failures import backend_errors
 
 
@@ -44,6 +45,12 @@ class FalkorDBGraphStore(CypherGraphStore):
 
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         return self._graph.query(cypher, params).result_set
+
+    def _prepare(self, cypher: str, params: dict[str, Any]) -> Prepared:
+        # The client would encode the parameters into the query text inside ``query``; doing it
+        # here lets ``upsert`` build the next batch while the server runs the current one.
+        encoded = "".join(f"`{name}`={stringify_param_value(value)} " for name, value in params.items())
+        return f"CYPHER {encoded}{cypher}", None
 
     def _create_schema(self) -> None:
         for label, prop in NODE_KEYS:

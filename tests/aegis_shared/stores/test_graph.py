@@ -262,3 +262,20 @@ def test_the_create_path_never_duplicates_a_policy_that_appeared_meanwhile(graph
     created = graph.raw.query(cypher_graph.INSERT_CYPHER, {"rows": [row]})
     assert created.result_set[0][0] == 0
     assert graph.count() == 1 and graph.fingerprints() == {"p1": "h1"}
+
+
+def test_pipelined_batches_with_present_policies_are_replaced_not_duplicated(graph: Any) -> None:
+    # Every third policy exists already with other content and another region, spread over the
+    # three statement batches of one call: each batch's speculative all-new statement must give
+    # way to insert + replace.
+    n = 2_500
+    graph.upsert([make_doc(f"p{i:05d}", "old", region_codes=("99",)) for i in range(0, n, 3)])
+    written = graph.upsert([make_doc(f"p{i:05d}", f"h{i}", region_codes=("11",)) for i in range(n)])
+    assert written == n
+    assert graph.fingerprints() == {f"p{i:05d}": f"h{i}" for i in range(n)}
+    assert graph.count() == n
+    stale_regions = graph.raw.query(
+        "MATCH (:Policy)-[:AVAILABLE_IN]->(r:Region {code: '99'}) RETURN count(r)"
+    )
+    assert stale_regions.result_set[0][0] == 0
+    assert graph.related("p00003")["regions"] == ["11"]  # type: ignore[index]
