@@ -1,7 +1,8 @@
 """Publisher throughput, side by side in one run (reports; asserts nothing).
 
 * ``publish_many`` (validate + envelope + produce + one flush) against raw confluent-kafka
-  producing the very same bytes and headers with the same producer config (goal >= 0.7x);
+  producing the very same bytes and headers with the same producer config (goal >= 0.7x), as the
+  median ratio of paired rounds (each pair runs both, in alternating order);
 * against a publisher that flushes after every event, as seed 003's sketch does (goal >= 50x).
 
 Broker: ``AEGIS_KAFKA_BOOTSTRAP`` (default from Settings). Usage:
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import statistics
 import time
 import uuid
 
@@ -41,7 +43,7 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--flush-events", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
 
     base = Settings()
@@ -68,8 +70,7 @@ def main() -> None:
     raw.produce(topic, b"warm-up")
     raw.flush(30)
 
-    ours_rates, raw_rates = [], []
-    for _ in range(args.rounds):
+    def raw_round() -> float:
         start = time.perf_counter()
         for value, key, headers in prepared:
             while True:
@@ -80,11 +81,24 @@ def main() -> None:
                     raw.poll(0.05)
             raw.poll(0)
         raw.flush(120)
-        raw_rates.append(len(prepared) / (time.perf_counter() - start))
+        return len(prepared) / (time.perf_counter() - start)
 
+    def ours_round() -> float:
         start = time.perf_counter()
         publisher.publish_many(events)
-        ours_rates.append(len(events) / (time.perf_counter() - start))
+        return len(events) / (time.perf_counter() - start)
+
+    # Rounds are paired, and the order inside a pair alternates, so a slow spell of the shared
+    # cores lands on both sides of a pair; the ratio reported is the median of the pairs'.
+    ours_rates, raw_rates, ratios = [], [], []
+    for round_ in range(args.rounds):
+        if round_ % 2:
+            ours, raw_rate = ours_round(), raw_round()
+        else:
+            raw_rate, ours = raw_round(), ours_round()
+        ours_rates.append(ours)
+        raw_rates.append(raw_rate)
+        ratios.append(ours / raw_rate)
 
     # Seed 003's sketch: build, produce, flush, for every single event.
     naive = Producer(publisher.producer_config)
@@ -97,17 +111,16 @@ def main() -> None:
     naive_rate = len(flush_events) / (time.perf_counter() - start)
     publisher.close()
 
-    ours, raw_best = max(ours_rates), max(raw_rates)
-    print(f"broker {bootstrap}, topic {topic}, {args.events} events x {args.rounds} rounds (best round)")
-    print(f"{'publisher':<34}{'events/s':>12}")
-    print(f"{'raw confluent-kafka, same bytes':<34}{raw_best:>12,.0f}")
-    print(f"{'EventPublisher.publish_many':<34}{ours:>12,.0f}")
-    print(f"{'flush after every event':<34}{naive_rate:>12,.0f}")
-    print(f"publish_many / raw        = {ours / raw_best:.2f}x  (goal >= 0.7x)")
-    print(f"publish_many / flush-each = {ours / naive_rate:.1f}x  (goal >= 50x)")
-    print("rounds (ours):", ", ".join(f"{r:,.0f}" for r in ours_rates),
-          "| rounds (raw):", ", ".join(f"{r:,.0f}" for r in raw_rates))
-
+    print(f"broker {bootstrap}, topic {topic}, {args.events} events x {args.rounds} paired rounds")
+    print(f"{'publisher':<34}{'events/s (median)':>18}")
+    print(f"{'raw confluent-kafka, same bytes':<34}{statistics.median(raw_rates):>18,.0f}")
+    print(f"{'EventPublisher.publish_many':<34}{statistics.median(ours_rates):>18,.0f}")
+    print(f"{'flush after every event':<34}{naive_rate:>18,.0f}")
+    print(f"publish_many / raw        = {statistics.median(ratios):.2f}x median of paired rounds "
+          f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x; goal >= 0.7x)")
+    print(f"publish_many / flush-each = {statistics.median(ours_rates) / naive_rate:.1f}x  (goal >= 50x)")
+    pairs = zip(ours_rates, raw_rates, strict=True)
+    print("pairs (ours/raw events/s):", ", ".join(f"{o:,.0f}/{r:,.0f}" for o, r in pairs))
 
 if __name__ == "__main__":
     main()
