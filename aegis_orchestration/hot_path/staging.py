@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from aegis_orchestration.hot_path.intake import Accepted, Refused
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
-from aegis_orchestration.pipeline.policies import ANNOUNCEMENT_COLUMNS
+from aegis_orchestration.pipeline.policies import ANNOUNCEMENT_COLUMNS, POLICY_COLUMNS
 from aegis_orchestration.pipeline.upserts import bulk_insert, policies_table, upsert_returning
 from aegis_shared.logging.redaction import mask_text
 from aegis_shared.messaging import EventPublisher
@@ -89,21 +89,8 @@ def _policy_row(item: Accepted) -> dict[str, Any]:
     return row
 
 
-_COLUMNS = (
-    "id",
-    "source",
-    "source_id",
-    "source_ids",
-    *ANNOUNCEMENT_COLUMNS,
-    "status",
-    "quality_score",
-    "content_hash",
-    "version",
-)
-
-
 def _upsert_statement() -> Any:
-    insert = bulk_insert(policies_table, _COLUMNS)
+    insert = bulk_insert(policies_table, POLICY_COLUMNS)
     excluded = insert.excluded
     t = policies_table
     return insert.on_conflict_do_update(

@@ -17,7 +17,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from rapidfuzz import fuzz
 
@@ -45,8 +45,13 @@ def normalise_org(org: str | None) -> str:
 
 def block_key(item: Announcement) -> str:
     """Normalised organisation and period end; only records sharing it are compared (``dedup_key``)."""
-    period = item.period_end.isoformat() if item.period_end else ("open" if item.period_open_ended else "")
-    return f"{normalise_org(item.organization)}|{period}"
+    return block_key_of(item.organization, item.period_end, item.period_open_ended)
+
+
+def block_key_of(organization: str | None, period_end: date | None, period_open_ended: bool) -> str:
+    """:func:`block_key` from the three fields it reads (for rows that are not announcements)."""
+    period = period_end.isoformat() if period_end else ("open" if period_open_ended else "")
+    return f"{normalise_org(organization)}|{period}"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ in the cold path leaves: a version bump, a ``processing_history`` row, an ``audi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
+from aegis_orchestration.pipeline.upserts import insert_rows
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import PolicyStatus
 
@@ -75,49 +75,42 @@ def expire_policies(
             return report
         archived = sorted(archived, key=lambda row: row.id)
         report.archived = [row.id for row in archived]
-        conn.execute(
-            sa.text(
-                "INSERT INTO processing_history (policy_id, stage, status, details, run_id) "
-                "VALUES (:policy_id, :stage, :status, CAST(:details AS jsonb), :run_id)"
-            ),
+        insert_rows(
+            conn,
+            "processing_history",
             [
                 {
                     "policy_id": row.id,
                     "stage": STAGE,
                     "status": PolicyStatus.ARCHIVED.value,
                     "run_id": run_id,
-                    "details": json.dumps(
-                        {
-                            "version": row.version,
-                            "previous_status": row.previous_status,
-                            "reason": REASON,
-                            "period_end": row.period_end.isoformat(),
-                            "as_of": as_of.isoformat(),
-                        }
-                    ),
+                    "details": {
+                        "version": row.version,
+                        "previous_status": row.previous_status,
+                        "reason": REASON,
+                        "period_end": row.period_end.isoformat(),
+                        "as_of": as_of.isoformat(),
+                    },
                 }
                 for row in archived
             ],
         )
-        conn.execute(
-            sa.text(
-                "INSERT INTO audit_logs (entity_type, entity_id, action, actor, old_values, new_values) "
-                "VALUES ('policy', :entity_id, 'status_changed', :actor, "
-                "CAST(:old_values AS jsonb), CAST(:new_values AS jsonb))"
-            ),
+        insert_rows(
+            conn,
+            "audit_logs",
             [
                 {
+                    "entity_type": "policy",
                     "entity_id": row.id,
+                    "action": "status_changed",
                     "actor": ACTOR,
-                    "old_values": json.dumps({"status": row.previous_status}),
-                    "new_values": json.dumps(
-                        {
-                            "status": PolicyStatus.ARCHIVED.value,
-                            "version": row.version,
-                            "reason": REASON,
-                            "period_end": row.period_end.isoformat(),
-                        }
-                    ),
+                    "old_values": {"status": row.previous_status},
+                    "new_values": {
+                        "status": PolicyStatus.ARCHIVED.value,
+                        "version": row.version,
+                        "reason": REASON,
+                        "period_end": row.period_end.isoformat(),
+                    },
                 }
                 for row in archived
             ],

@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from aegis_orchestration.pipeline.dedup import PolicyCandidate, StoredPolicy, block_key
+from aegis_orchestration.pipeline.dedup import PolicyCandidate, StoredPolicy, block_key, block_key_of
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_orchestration.pipeline.upserts import (
     bulk_insert,
@@ -44,6 +44,19 @@ ANNOUNCEMENT_COLUMNS = (
     "target_groups",
 )
 
+# What both paths write to a policy row (the cold path adds its dedup key and collection time).
+POLICY_COLUMNS = (
+    "id",
+    "source",
+    "source_id",
+    "source_ids",
+    *ANNOUNCEMENT_COLUMNS,
+    "status",
+    "quality_score",
+    "content_hash",
+    "version",
+)
+
 
 def load_collected(engine: sa.Engine, day: date) -> list[Announcement]:
     """The latest version of every record collected on ``day`` (all sources)."""
@@ -62,20 +75,16 @@ def load_collected(engine: sa.Engine, day: date) -> list[Announcement]:
 def load_pending(engine: sa.Engine) -> list[Announcement]:
     """Policies the hot path staged as ``pending_validation``, for the cold path to finish."""
     query = sa.text(
-        f"SELECT source, source_id, content_hash, {', '.join(ANNOUNCEMENT_COLUMNS)}, created_at "
-        "FROM policies WHERE status = :status AND deleted_at IS NULL ORDER BY id"
+        f"SELECT source, source_id, content_hash, {', '.join(ANNOUNCEMENT_COLUMNS)}, collected_at, "
+        "created_at FROM policies WHERE status = :status AND deleted_at IS NULL ORDER BY id"
     )
     with engine.connect() as conn:
         rows = conn.execute(query, {"status": PolicyStatus.PENDING_VALIDATION.value}).mappings().all()
-    return [
-        Announcement.model_validate(
-            {**{k: v for k, v in row.items() if k != "created_at"}, "collected_at": row["created_at"]}
-        )
-        for row in rows
-    ]
+    return [_from_row(row) for row in rows]
 
 
 def _from_row(row: Any) -> Announcement:
+    """An announcement rebuilt from its ``policies`` row (hot-path rows have no ``collected_at``)."""
     return Announcement.model_validate(
         {
             "source": row["source"],
@@ -136,19 +145,7 @@ def fill_dedup_keys(engine: sa.Engine, *, batch: int = 5000) -> int:
             rows = conn.execute(select, {"active": PolicyStatus.ACTIVE.value, "batch": batch}).all()
             if not rows:
                 return filled
-            keys = [
-                block_key(
-                    Announcement(
-                        source="-",
-                        source_id="-",
-                        title="-",
-                        organization=row.organization,
-                        period_end=row.period_end,
-                        period_open_ended=row.period_open_ended,
-                    )
-                )
-                for row in rows
-            ]
+            keys = [block_key_of(row.organization, row.period_end, row.period_open_ended) for row in rows]
             conn.execute(update, {"ids": [row.id for row in rows], "keys": keys})
             filled += len(rows)
 
@@ -163,19 +160,7 @@ class UpsertReport:
     transitions: list[dict[str, object]] = field(default_factory=list)
 
 
-_COLUMNS = (
-    "id",
-    "source",
-    "source_id",
-    "source_ids",
-    *ANNOUNCEMENT_COLUMNS,
-    "status",
-    "quality_score",
-    "content_hash",
-    "dedup_key",
-    "collected_at",
-    "version",
-)
+_COLUMNS = (*POLICY_COLUMNS, "dedup_key", "collected_at")
 
 
 def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[str, object]:
