@@ -16,7 +16,7 @@ import gc
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from aegis_orchestration.pipeline.serving import iter_documents, record_sync_state, serving_fingerprints
 from aegis_shared.errors import AegisError, PipelineError
 from aegis_shared.stores.base import PolicyStore
+from aegis_shared.stores.batching import chunks
 
 T = TypeVar("T")
 
@@ -125,7 +126,7 @@ def sync_store(engine: sa.Engine, store: PolicyStore, *, batch_size: int | None 
     try:
         with _heap_frozen():
             report.upserted = _write(engine, store, to_write, drift.expected, batch_size)
-        for chunk in _chunks(list(drift.orphaned), batch_size):
+        for chunk in chunks(list(drift.orphaned), batch_size):
             store.delete(chunk)
             report.deleted += len(chunk)
             record_sync_state(engine, store.name, {}, chunk)
@@ -236,7 +237,3 @@ class _ReadAhead(Generic[T]):
             if kind == "error":
                 raise value  # type: ignore[misc]
             yield value  # type: ignore[misc]
-
-
-def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
