@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import uuid
+from datetime import UTC, datetime
+from types import MappingProxyType
 
 import pytest
 
@@ -198,4 +200,93 @@ def test_bad_correlation_id_in_a_batch_is_refused(kafka_bootstrap: str, registry
     ) as caught:
         publisher.publish_many(events)
     assert caught.value.code == "VALID_3001" and caught.value.details["field"] == "correlation_id"
+    assert read_all(kafka_bootstrap, settings.topic("policy"), 0, timeout=3) == []
+
+
+def _validated(i: int) -> dict:
+    return {"policy_id": f"kstartup:{i}", "source": "kstartup", "source_id": str(i),
+            "content_hash": f"{i:064x}", "status": "pending_validation", "version": 1}
+
+
+def _published_data(kafka_bootstrap: str, topic: str, event_ids: list[str]) -> list[dict]:
+    """Each published event's ``data`` as the broker holds it, in publication order."""
+    by_id = {}
+    for message in read_all(kafka_bootstrap, topic, len(event_ids)):
+        body = json.loads(message.value())
+        by_id[body["eventId"]] = body["data"]
+    return [by_id[event_id] for event_id in event_ids]
+
+
+def test_publish_many_writes_every_data_document_as_given(
+    kafka_bootstrap: str, registry: BundledSchemas
+) -> None:
+    """A batch's data is written by one JSON call and cut apart: every form must come out whole."""
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    deep: dict = {}
+    for _ in range(252):  # data nested 253 deep: JSON-writable alone, one level too deep to wrap
+        deep = {"a": deep}
+    events = [
+        OutgoingEvent("PolicyDeleted", {**_deleted(0), "note": 'say "," or },{ or ,"x", 한글'}, key="k"),
+        OutgoingEvent("PolicyValidated", {**_validated(1), "title": "[공고] 2026 예비창업패키지"}, key="k"),
+        OutgoingEvent("PolicyDeleted", {**_deleted(2), "tags": ["a", "", ["b", {"c": None}]]}, key="k",
+                      correlation_id="req-2", metadata={"trace": [1, 2]}),
+        OutgoingEvent("PolicyValidated", MappingProxyType(_validated(3)), key="k"),  # any Mapping
+    ]
+    deep_batch = [*events, OutgoingEvent("PolicyDeleted", {**_deleted(4), "trail": deep}, key="k")]
+    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher:
+        event_ids = publisher.publish_many(events) + publisher.publish_many(deep_batch)
+    written = _published_data(kafka_bootstrap, settings.topic("policy"), event_ids)
+    assert written == [e.data for e in events + deep_batch]
+
+
+def test_a_data_string_equal_to_the_cut_marker_is_written_intact(
+    kafka_bootstrap: str, registry: BundledSchemas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The marker is random per call; fixing the randomness lets the data collide with it.
+    monkeypatch.setattr("aegis_shared.messaging.publisher.secrets.token_hex", lambda n: "f" * 2 * n)
+    marker = "aegis-cut-" + "f" * 32
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    events = [
+        OutgoingEvent("PolicyDeleted", {**_deleted(0), "tags": ["x", marker, "y"]}, key="k"),
+        OutgoingEvent("PolicyDeleted", {**_deleted(1), "reason": marker}, key="k"),
+        OutgoingEvent("PolicyDeleted", _deleted(2), key="k"),
+    ]
+    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher:
+        event_ids = publisher.publish_many(events)
+    assert _published_data(kafka_bootstrap, settings.topic("policy"), event_ids) == [e.data for e in events]
+
+
+def test_one_invalid_event_among_several_types_produces_nothing(
+    kafka_bootstrap: str, registry: BundledSchemas
+) -> None:
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    events = [OutgoingEvent("PolicyValidated", _validated(i), key="k") for i in range(4)]
+    events.insert(2, OutgoingEvent("PolicyDeleted", _deleted(9), key="k"))
+    events.append(OutgoingEvent("PolicyValidated", {**_validated(5), "version": 0}, key="k"))
+    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher:
+        with pytest.raises(AegisError) as caught:
+            publisher.publish_many(events)
+        assert caught.value.code == "VALID_3005"
+        assert caught.value.details["pointer"] == "/data/version"
+        assert caught.value.details["event_type"] == "PolicyValidated"
+    assert read_all(kafka_bootstrap, settings.topic("policy"), 0, timeout=3) == []
+
+
+def test_data_the_rust_validator_cannot_read_is_refused_with_a_code(
+    kafka_bootstrap: str, registry: BundledSchemas
+) -> None:
+    """A datetime where the schema wants a string is VALID_3005, not jsonschema-rs's ValueError."""
+    settings = unique_settings()
+    ensure_topics(kafka_bootstrap, settings, entities=["policy"])
+    bad = {"policyId": "p", "reason": datetime(2026, 1, 1, tzinfo=UTC)}
+    events = [OutgoingEvent("PolicyDeleted", d, key="k") for d in (_deleted(0), bad)]
+    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher:
+        for call in (lambda: publisher.publish_many(events),
+                     lambda: publisher.publish("PolicyDeleted", bad, key="k")):
+            with pytest.raises(AegisError) as caught:
+                call()
+            assert caught.value.code == "VALID_3005" and caught.value.details["pointer"] == "/data/reason"
     assert read_all(kafka_bootstrap, settings.topic("policy"), 0, timeout=3) == []
