@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from aegis_shared.config import Settings, get_settings
 from aegis_shared.errors import ExternalServiceError, ValidationError
 from aegis_shared.events.catalogue import get_spec
 from aegis_shared.events.envelope import Envelope, parse_event_version
-from aegis_shared.events.ids import event_id_block, new_event_id
+from aegis_shared.events.ids import event_id_lines, new_event_id
 from aegis_shared.messaging.decoding import validators_for
 from aegis_shared.messaging.validation import CompiledSchema, SchemaSource, SchemaValidators
 
@@ -83,6 +82,8 @@ def _unserialisable(event_type: str, data: Any, exc: TypeError) -> ValidationErr
     )
 
 
+_BOUNDARY = orjson.Fragment(b"\n")  # written verbatim between the documents of a batch
+
 # The envelope of an event that starts a causal chain: its correlation id is its own id.
 _NEW_CHAIN = b'{"eventId":"%s%s"%s","causationId":null,"metadata":{},"data":%s}'
 
@@ -101,19 +102,18 @@ def _json_each(values: list[Any]) -> list[bytes]:
     """Each value as JSON, written by one orjson call for the whole list (a call per value costs
     about three times as much).
 
-    The values go into one array with a per-call random marker string between them, and the
-    output is cut at the markers. orjson escapes every quote inside a string, so the cuts are
-    exactly the markers it wrote plus any array element in the data equal to the marker; that
-    would make a piece too many, and then each value is written on its own instead (as it is
-    when the array fails: a value JSON cannot carry, or one nested a level too deep to wrap).
+    The values go into one array with a raw newline between them, and the output is cut there:
+    compact orjson output has no raw newline of its own (it escapes them inside strings), so
+    ``,\n,`` marks exactly the boundaries. The values are written one by one instead when the
+    array fails (a value JSON cannot carry, or one nested a level too deep to wrap), or when a
+    caller's own ``orjson.Fragment`` held the mark and the cut found too many pieces.
     """
     if len(values) < 2:
         return [_dumps(value) for value in values]
-    marker = f"aegis-cut-{secrets.token_hex(16)}"
-    items: list[Any] = [marker] * (2 * len(values) - 1)
+    items: list[Any] = [_BOUNDARY] * (2 * len(values) - 1)
     items[::2] = values
     try:
-        pieces = _dumps(items)[1:-1].split(b',"%s",' % marker.encode())
+        pieces = _dumps(items)[1:-1].split(b",\n,")
     except TypeError:
         pieces = []
     return pieces if len(pieces) == len(values) else [_dumps(value) for value in values]
@@ -327,8 +327,8 @@ class EventPublisher:
         """
         self._check_open()
         batch = events if isinstance(events, list) else list(events)
-        ids = event_id_block(len(batch))
-        id_bytes = "\n".join(ids).encode().split(b"\n") if ids else []
+        lines = event_id_lines(len(batch))
+        ids, id_bytes = (lines.split("\n"), lines.encode().split(b"\n")) if batch else ([], [])
         stamp = b',"timestamp":%s,"correlationId":' % orjson.dumps(datetime.now(UTC), option=orjson.OPT_UTC_Z)
         routes = {event_type: self._route(event_type, stamp)
                   for event_type in dict.fromkeys(event.event_type for event in batch)}

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from aegis_shared.events.ids import event_id_block, new_event_id
+from aegis_shared.events.ids import event_id_block, event_id_lines, new_event_id
 
 
 def _unix_ms(value: uuid.UUID) -> int:
@@ -44,3 +44,12 @@ def test_blocks_do_not_collide() -> None:
 def test_an_impossible_block_size_is_refused() -> None:
     with pytest.raises(ValueError, match="id block"):
         event_id_block(-1)
+
+
+def test_lines_hold_a_block_one_id_per_line() -> None:
+    lines = event_id_lines(3)
+    assert lines.count("\n") == 2
+    parsed = [uuid.UUID(line) for line in lines.split("\n")]
+    assert [p.int - parsed[0].int for p in parsed] == [0, 1, 2]  # the counter, in the last bits
+    assert all(p.version == 7 and p.variant == uuid.RFC_4122 for p in parsed)
+    assert event_id_lines(0) == ""

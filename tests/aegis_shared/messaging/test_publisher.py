@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+import orjson
 import pytest
 
 from aegis_shared.errors import AegisError
@@ -240,22 +241,22 @@ def test_publish_many_writes_every_data_document_as_given(
     assert written == [e.data for e in events + deep_batch]
 
 
-def test_a_data_string_equal_to_the_cut_marker_is_written_intact(
-    kafka_bootstrap: str, registry: BundledSchemas, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The marker is random per call; fixing the randomness lets the data collide with it.
-    monkeypatch.setattr("aegis_shared.messaging.publisher.secrets.token_hex", lambda n: "f" * 2 * n)
-    marker = "aegis-cut-" + "f" * 32
+def test_newlines_in_data_do_not_cut_a_batch_apart(kafka_bootstrap: str, registry: BundledSchemas) -> None:
+    """Documents are cut apart at raw newlines: data strings hold escaped ones, and a caller's
+    pre-serialised ``orjson.Fragment`` may hold raw ones between its tokens."""
     settings = unique_settings()
     ensure_topics(kafka_bootstrap, settings, entities=["policy"])
     events = [
-        OutgoingEvent("PolicyDeleted", {**_deleted(0), "tags": ["x", marker, "y"]}, key="k"),
-        OutgoingEvent("PolicyDeleted", {**_deleted(1), "reason": marker}, key="k"),
+        OutgoingEvent("PolicyDeleted", {**_deleted(0), "note": "line 1\n,\n,line 3", "tags": [",\n,"]},
+                      key="k"),
+        OutgoingEvent("PolicyDeleted", {**_deleted(1), "raw": orjson.Fragment(b'[1,\n 2,\n {"a":\n3}]')},
+                      key="k"),
         OutgoingEvent("PolicyDeleted", _deleted(2), key="k"),
     ]
     with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher:
         event_ids = publisher.publish_many(events)
-    assert _published_data(kafka_bootstrap, settings.topic("policy"), event_ids) == [e.data for e in events]
+    written = _published_data(kafka_bootstrap, settings.topic("policy"), event_ids)
+    assert written == [events[0].data, {**_deleted(1), "raw": [1, 2, {"a": 3}]}, events[2].data]
 
 
 def test_one_invalid_event_among_several_types_produces_nothing(
