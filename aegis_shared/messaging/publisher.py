@@ -102,11 +102,12 @@ def _json_each(values: list[Any]) -> list[bytes]:
     """Each value as JSON, written by one orjson call for the whole list (a call per value costs
     about three times as much).
 
-    The values go into one array with a raw newline between them, and the output is cut there:
-    compact orjson output has no raw newline of its own (it escapes them inside strings), so
-    ``,\n,`` marks exactly the boundaries. The values are written one by one instead when the
-    array fails (a value JSON cannot carry, or one nested a level too deep to wrap), or when a
-    caller's own ``orjson.Fragment`` held the mark and the cut found too many pieces.
+    The values go into one array with a raw newline between them, and the output is cut at each
+    comma, newline, comma: compact orjson output has no raw newline of its own (it escapes them
+    inside strings), and no valid JSON holds two commas with only whitespace between, so the cuts
+    are exactly the boundaries. The values are written one by one instead when the array fails (a
+    value JSON cannot carry, or one nested a level too deep to wrap), or when a caller's invalid
+    ``orjson.Fragment`` held the mark and the cut found too many pieces.
     """
     if len(values) < 2:
         return [_dumps(value) for value in values]
