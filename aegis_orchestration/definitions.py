@@ -12,14 +12,15 @@ import dagster as dg
 
 from aegis_orchestration.assets.cold_path import cold_path_assets
 from aegis_orchestration.assets.collection import raw_announcements
-from aegis_orchestration.assets.maintenance import expiry_daily, expiry_job, maintenance_assets
+from aegis_orchestration.assets.maintenance import maintenance_assets
 from aegis_orchestration.assets.stores import store_assets, store_checks
 from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.job import hot_path_job
-from aegis_orchestration.jobs import cold_path_job, repair_stores_job
+from aegis_orchestration.jobs import cold_path_job, expiry_job, repair_stores_job
 from aegis_orchestration.resources import default_resources
 from aegis_orchestration.schedules.cold_path import cold_path_hourly
 from aegis_orchestration.schedules.collection import collection_jobs, collection_schedules
+from aegis_orchestration.schedules.maintenance import expiry_daily
 from aegis_orchestration.sensors.collection import collection_sensor
 from aegis_orchestration.sensors.run_failure import run_failure_recorder
 

@@ -15,3 +15,9 @@ repair_stores_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("serving"),
     description="Re-sync exactly what the consistency checks found missing, stale or orphaned.",
 )
+
+expiry_job = dg.define_asset_job(
+    "expiry_job",
+    selection=dg.AssetSelection.groups("maintenance", "serving"),
+    description="Archive policies whose period ended before the day, then sync every serving store.",
+)

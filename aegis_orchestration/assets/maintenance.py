@@ -1,8 +1,8 @@
 """Maintenance of the served set as time passes: expiry of policies whose period has ended.
 
 ``expired_policies`` is daily-partitioned like the cold path; the partition date (Asia/Seoul) is
-the as-of day. It runs in its own ``expiry_job`` with the store syncs (which then delete what it
-archived), on a daily Seoul schedule, and is not part of ``cold_path_job``.
+the as-of day. It runs in its own ``expiry_job`` (``jobs.py``) with the store syncs (which then
+delete what it archived), on a daily Seoul schedule, and is not part of ``cold_path_job``.
 """
 
 import time
@@ -10,7 +10,7 @@ from datetime import date
 
 import dagster as dg
 
-from aegis_orchestration.partitions import TIMEZONE, daily_partitions
+from aegis_orchestration.partitions import daily_partitions
 from aegis_orchestration.pipeline import expiry
 from aegis_orchestration.pipeline.outbox import OutboxRelay
 from aegis_orchestration.resources import KafkaResource, PostgresResource
@@ -51,25 +51,6 @@ def expired_policies(
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         }
     )
-
-
-expiry_job = dg.define_asset_job(
-    "expiry_job",
-    selection=dg.AssetSelection.assets(expired_policies) | dg.AssetSelection.groups("serving"),
-    description="Archive policies whose period ended before the day, then sync every serving store.",
-)
-
-
-@dg.schedule(
-    job=expiry_job,
-    cron_schedule="5 0 * * *",
-    execution_timezone=TIMEZONE,
-    description="Daily just after midnight in Seoul: yesterday's closing programmes leave the stores.",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-def expiry_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    day = daily_partitions.get_partition_key_for_timestamp(context.scheduled_execution_time.timestamp())
-    return dg.RunRequest(run_key=f"expiry-{day}", partition_key=day)
 
 
 maintenance_assets = [expired_policies]

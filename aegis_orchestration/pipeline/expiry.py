@@ -15,7 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
+from aegis_orchestration.pipeline.outbox import OutboxMessage, write_messages
+from aegis_orchestration.pipeline.policies import quality_event
+from aegis_orchestration.pipeline.quality import DIMENSIONS
 from aegis_orchestration.pipeline.upserts import insert_rows
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import PolicyStatus
@@ -23,7 +25,6 @@ from aegis_shared.models import PolicyStatus
 STAGE = "expiry"
 ACTOR = "aegis-expiry"
 REASON = "period_ended"
-DIMENSIONS = ("completeness", "accuracy", "consistency", "timeliness")
 
 # One statement: the old status comes from a locked read, so a concurrent cold-path write is
 # waited for and the row re-checked, and a second run finds nothing left to archive.
@@ -135,11 +136,4 @@ def _event(events: EventPublisher, row: Any, scores: dict[str, Any] | None) -> O
         # A policy activated without a metrics row (none today) reports its total in each dimension.
         "scores": {d: float(scores[d]) if scores else float(total) for d in DIMENSIONS},
     }
-    envelope = events.build("PolicyQualityUpdated", transition)
-    # The same key scheme as the cold path's status changes: one event per policy version.
-    return envelope_message(
-        envelope,
-        topic=events.topic_for(envelope),
-        key=row.id,
-        dedupe_key=f"PolicyQualityUpdated:{row.id}:v{row.version}",
-    )
+    return quality_event(events, transition, row.version)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from aegis_orchestration.pipeline.dedup import PolicyCandidate, StoredPolicy, block_key, block_key_of
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
+from aegis_orchestration.pipeline.quality import DIMENSIONS
 from aegis_orchestration.pipeline.upserts import (
     bulk_insert,
     insert_rows,
@@ -280,7 +281,7 @@ def upsert_policies(
                     "run_id": run_id,
                     **{
                         d: float(score_row[d])
-                        for d in ("completeness", "accuracy", "consistency", "timeliness", "total")
+                        for d in (*DIMENSIONS, "total")
                     },
                 }
             )
@@ -307,12 +308,12 @@ def upsert_policies(
                     "quality_score": row["quality_score"],
                     "scores": {
                         d: float(score_row[d])
-                        for d in ("completeness", "accuracy", "consistency", "timeliness")
+                        for d in DIMENSIONS
                     },
                 }
                 report.transitions.append(transition)
                 if events is not None:
-                    outbox.append(_quality_event(events, transition, written[policy_id]))
+                    outbox.append(quality_event(events, transition, written[policy_id]))
                 audits.append(
                     {
                         "entity_type": "policy",
@@ -331,7 +332,8 @@ def upsert_policies(
     return report
 
 
-def _quality_event(events: EventPublisher, transition: dict[str, Any], version: int) -> OutboxMessage:
+def quality_event(events: EventPublisher, transition: dict[str, Any], version: int) -> OutboxMessage:
+    """A status change's ``PolicyQualityUpdated`` for the outbox: one event per policy version."""
     envelope = events.build("PolicyQualityUpdated", transition)
     policy_id = str(transition["policy_id"])
     return envelope_message(

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from aegis_orchestration.assets.collection import insert_new
-from aegis_orchestration.assets.maintenance import expiry_job
 from aegis_orchestration.assets.stores import store_checks
 from aegis_orchestration.definitions import all_assets
+from aegis_orchestration.jobs import expiry_job
 from aegis_shared.stores.base import PolicyStore
 from tests.aegis_orchestration.hot_path.helpers import announcement
 
