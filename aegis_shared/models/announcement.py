@@ -68,6 +68,13 @@ class Announcement(BaseModel):
     region_codes: list[str] = Field(default_factory=list)
     target_groups: list[str] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
+    # The source's own word that applications are closed (K-Startup ``rcrt_prgs_yn=N``): such a
+    # programme is never active, whatever its period says.
+    closed_by_source: bool = False
+    # When the source registered and last updated the item (not hashed: incidental to the
+    # programme). A collection partition holds the items registered or updated on its day.
+    registered_on: date | None = None
+    updated_on: date | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
     content_hash: str = ""
     collected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -81,6 +88,9 @@ class Announcement(BaseModel):
     def compute_content_hash(self) -> str:
         """SHA-256 over the programme's meaningful fields, stable across runs and hosts."""
         payload = self.model_dump(mode="json", include=set(_HASHED_FIELDS))
+        if self.closed_by_source:
+            # Only when set, so hashes of open items stay what they were before the flag existed.
+            payload["closed_by_source"] = True
         canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
