@@ -1,10 +1,17 @@
 """``raw_announcements``: one day × one source of collected announcements, landed in Postgres.
 
-Each partition collects every page of its source over HTTP (the replay server offline, the real
-APIs in production), inserts rows idempotently on (source, source_id, content_hash) and
-publishes ``PolicyCollected`` for each row that is new. Publishing happens before the insert
-commits: if Kafka fails the transaction rolls back and a retry re-inserts and re-publishes, so an
-event is never lost (at-least-once; consumers are idempotent on the key).
+Each partition collects what its source registered or updated on its day (Asia/Seoul), with the
+source's own date filter where it has one, else reading its newest-first list down to the day
+(see :mod:`aegis_orchestration.sources.connector`). Rows are landed by change detection (a row
+per new version of a record, see :mod:`aegis_orchestration.sources.landing`) and a
+``PolicyCollected`` event is published for each. Publishing happens before the insert commits: if
+Kafka fails the transaction rolls back and a retry re-inserts and re-publishes, so an event is
+never lost (at-least-once; consumers are idempotent on the key).
+
+Nothing is silently dropped: every refused item is kept in ``collection_rejections`` with its
+code, reason and original bytes and sent to the DLQ (through the outbox, in the same
+transaction), and a feed or page that failed fails the ``source_feeds_healthy`` check of the
+partition while the source's other feeds still land.
 """
 
 import time
@@ -15,59 +22,24 @@ from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from aegis_orchestration.partitions import collection_partitions
 from aegis_orchestration.resources import KafkaResource, PostgresResource
 from aegis_orchestration.resources.sources import SourcesResource
+from aegis_orchestration.sources.connector import FeedFailure
+from aegis_orchestration.sources.landing import insert_changed, record_rejections
 from aegis_orchestration.sources.page import Rejection
 from aegis_shared.models import Announcement
 
 EVENT_TYPE = "PolicyCollected"
-INSERT_CHUNK = 500
-
-# Only the columns this asset writes; the table itself comes from schemas/db (apply_registry).
-raw_announcements_table = sa.Table(
-    "raw_announcements",
-    sa.MetaData(),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("source_id", sa.Text, nullable=False),
-    sa.Column("content_hash", sa.Text, nullable=False),
-    sa.Column("payload", JSONB, nullable=False),
-    sa.Column("partition_date", sa.Date, nullable=False),
-    sa.Column("collected_at", sa.DateTime(timezone=True), nullable=False),
-)
+FEEDS_CHECK = "source_feeds_healthy"
 
 
 def insert_new(
     connection: sa.Connection, records: Sequence[Announcement], partition_date: date
 ) -> list[Announcement]:
-    """Insert ``records``; return those that were new (not already landed with the same hash)."""
-    by_key = {(r.source, r.source_id, r.content_hash): r for r in records}
-    inserted: list[Announcement] = []
-    rows = [
-        {
-            "source": r.source,
-            "source_id": r.source_id,
-            "content_hash": r.content_hash,
-            "payload": r.model_dump(mode="json"),
-            "partition_date": partition_date,
-            "collected_at": r.collected_at,
-        }
-        for r in by_key.values()
-    ]
-    table = raw_announcements_table
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            pg_insert(table)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["source", "source_id", "content_hash"])
-            .returning(table.c.source, table.c.source_id, table.c.content_hash)
-        )
-        for source, source_id, content_hash in connection.execute(statement):
-            inserted.append(by_key[(source, source_id, content_hash)])
-    return inserted
+    """Land ``records``; return those that were new (hash differs from the latest stored version)."""
+    return insert_changed(connection, records, partition_date)
 
 
 def collected_events(records: Iterable[Announcement]) -> list[Any]:
@@ -91,16 +63,28 @@ def collected_events(records: Iterable[Announcement]) -> list[Any]:
     ]
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def rejection_table(rejected: Sequence[Rejection], limit: int = 50) -> str:
-    """A Markdown table of rejected items for the Dagster UI."""
+    """A Markdown table of rejected items for the Dagster UI (all of them are in PostgreSQL)."""
     if not rejected:
         return "No rejected items."
     lines = ["| source_id | code | reason |", "| --- | --- | --- |"]
     for item in rejected[:limit]:
-        reason = item.reason.replace("|", "\\|")
-        lines.append(f"| {item.source_id or '—'} | {item.code} | {reason} |")
+        lines.append(f"| {item.source_id or '—'} | {item.code} | {_cell(item.reason)} |")
     if len(rejected) > limit:
-        lines.append(f"| … | | {len(rejected) - limit} more |")
+        lines.append(f"| … | | {len(rejected) - limit} more: SELECT * FROM collection_rejections |")
+    return "\n".join(lines)
+
+
+def failure_table(failures: Sequence[FeedFailure]) -> str:
+    """A Markdown table of the feeds and pages that could not be read."""
+    if not failures:
+        return "Every feed and page was read."
+    lines = ["| feed or page | code | message |", "| --- | --- | --- |"]
+    lines += [f"| {_cell(f.target)} | {f.code} | {_cell(f.message)} |" for f in failures]
     return "\n".join(lines)
 
 
@@ -108,7 +92,20 @@ def rejection_table(rejected: Sequence[Rejection], limit: int = 50) -> str:
     partitions_def=collection_partitions,
     group_name="collection",
     kinds={"python", "postgres", "kafka"},
-    description="Announcements collected from one public source on one day, landed idempotently.",
+    description=(
+        "Announcements one public source registered or updated on one day (Asia/Seoul), landed as "
+        "new versions; refused items kept in collection_rejections and sent to the DLQ."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            FEEDS_CHECK,
+            asset="raw_announcements",
+            description=(
+                "Every feed and page of the source was read in this partition (a renamed feed's 404, "
+                "an unreadable list or detail page fail it; the other feeds still land)."
+            ),
+        )
+    ],
 )
 def raw_announcements(
     context: dg.AssetExecutionContext,
@@ -116,37 +113,74 @@ def raw_announcements(
     kafka: KafkaResource,
     sources: SourcesResource,
 ) -> dg.MaterializeResult:
+    from aegis_orchestration.pipeline.outbox import OutboxRelay
+    from aegis_shared.events.topics import ensure_topics, topic_name
+
     keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
     source, partition_date = keys["source"], date.fromisoformat(keys["date"])
     started = time.perf_counter()
 
     # A failing source raises its coded SourceError here, failing only this partition.
-    result = sources.collect(source)
+    result = sources.collect(source, partition_date)
     fetched = len(result.records) + len(result.rejected)
-    distinct = {(r.source_id, r.content_hash) for r in result.records}
+    distinct = {r.source_id for r in result.records}
+    settings = kafka.settings()
+    engine = postgres.engine()
 
-    with postgres.engine().begin() as connection:
+    with engine.begin() as connection:
         inserted = insert_new(connection, result.records, partition_date)
         if inserted:
             with kafka.publisher() as publisher:
                 publisher.publish_many(collected_events(inserted))
+        landed = record_rejections(
+            connection,
+            result.rejected,
+            partition_date=partition_date,
+            run_id=context.run_id,
+            dlq_topic=topic_name(settings, "dlq"),
+        )
+    dead_lettered = 0
+    if landed.dead_lettered:
+        ensure_topics(settings.kafka_bootstrap, settings, entities=["dlq"])
+        with OutboxRelay(engine, settings.kafka_bootstrap) as relay:
+            dead_lettered = relay.publish_pending()
 
     by_code = Counter(item.code for item in result.rejected)
     for item in result.rejected:
         context.log.warning(f"rejected {source}:{item.source_id or '?'} [{item.code}] {item.reason}")
+    for failure in result.failures:
+        context.log.error(f"{source} {failure.target} failed [{failure.code}] {failure.message}")
     return dg.MaterializeResult(
         metadata={
             "source": source,
             "partition_date": partition_date.isoformat(),
             "fetched": fetched,
+            "outside_day": result.outside_day,
             "inserted": len(inserted),
             "unchanged": len(distinct) - len(inserted),
             "duplicates_in_fetch": len(result.records) - len(distinct),
             "rejected": len(result.rejected),
             "rejected_by_code": dict(sorted(by_code.items())),
+            "rejections_recorded": landed.recorded,
+            "dlq_published": dead_lettered,
             "rejections": dg.MetadataValue.md(rejection_table(result.rejected)),
+            "failed_feeds": len(result.failures),
+            "feed_failures": dg.MetadataValue.md(failure_table(result.failures)),
             "pages": result.pages,
             "requests": result.requests,
             "duration_seconds": round(time.perf_counter() - started, 3),
-        }
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=FEEDS_CHECK,
+                passed=not result.failures,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "source": source,
+                    "partition_date": partition_date.isoformat(),
+                    "failed": len(result.failures),
+                    "failures": dg.MetadataValue.json([f.to_dict() for f in result.failures]),
+                },
+            )
+        ],
     )

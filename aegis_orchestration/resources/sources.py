@@ -6,6 +6,8 @@ collection at the offline replay server or at the real APIs is only a matter of 
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 from pydantic import Field
 
@@ -64,6 +66,10 @@ class SourcesResource(dg.ConfigurableResource):
             breaker_reset_seconds=self.breaker_reset_seconds,
         )
 
-    def collect(self, source: str) -> CollectionResult:
-        """Collect every page of ``source``; raises a coded ``SourceError`` if the source fails."""
-        return collect_source(source, self.config())
+    def collect(self, source: str, day: date | None = None) -> CollectionResult:
+        """Collect ``source`` (``day``: only what it registered or updated that day, Asia/Seoul).
+
+        Raises a coded ``SourceError`` if the source fails; a failing feed or page of a source
+        that still answers is listed in ``CollectionResult.failures``.
+        """
+        return collect_source(source, self.config(), day)

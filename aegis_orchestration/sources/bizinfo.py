@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lxml import etree
+
 from aegis_orchestration.sources.connector import PagedConnector
+from aegis_orchestration.sources.days import parse_day
 from aegis_orchestration.sources.errors import SourceError, excerpt
 from aegis_orchestration.sources.fields import (
     absolute_url,
@@ -21,7 +24,7 @@ from aegis_orchestration.sources.fields import (
     text_or_none,
     to_int,
 )
-from aegis_orchestration.sources.page import SourcePage, build_page
+from aegis_orchestration.sources.page import SourcePage, build_page, json_bytes
 from aegis_orchestration.sources.portal import check_result_header, load_json, raise_for_gateway_error
 from aegis_orchestration.sources.xmldoc import child_text, parse_xml
 from aegis_shared.models import Announcement
@@ -121,6 +124,8 @@ def map_item(item: Mapping[str, Any]) -> Announcement:
         region_codes=regions,
         target_groups=split_list(item.get("trgetNm")),
         attachments=files,
+        registered_on=parse_day(item.get("creatPnttm")),
+        updated_on=parse_day(item.get("updtPnttm")),
         raw=dict(item),
     )
 
@@ -137,7 +142,12 @@ def parse_json(text: str) -> SourcePage:
         None,
     )
     return build_page(
-        SOURCE, items, map_item, id_of=lambda i: _id_or_none(i.get("pblancId")), total_count=total
+        SOURCE,
+        items,
+        map_item,
+        id_of=lambda i: _id_or_none(i.get("pblancId")),
+        total_count=total,
+        originals=[json_bytes(i) for i in items],
     )
 
 
@@ -163,6 +173,7 @@ def _parse_portal_mirror(doc: Mapping[str, Any], text: str) -> SourcePage:
         id_of=lambda i: _id_or_none(i.get("pblancId")),
         total_count=to_int(body.get("totalCount")),
         page=to_int(body.get("pageNo")),
+        originals=[json_bytes(i) for i in items],
     )
 
 
@@ -196,7 +207,9 @@ def parse_rss(text: str) -> SourcePage:
             "DP_1004", f"bizinfo RSS has root <{root.tag}>", source=SOURCE, details={"excerpt": excerpt(text)}
         )
     items: list[dict[str, Any]] = []
+    originals: list[bytes] = []
     for element in channel.findall("item"):
+        originals.append(etree.tostring(element, encoding="utf-8"))
         item: dict[str, Any] = {}
         for child in element:
             tag = str(child.tag)
@@ -207,7 +220,12 @@ def parse_rss(text: str) -> SourcePage:
         items.append(item)
     total = to_int(child_text(channel, "totCnt"))
     return build_page(
-        SOURCE, items, map_item, id_of=lambda i: _id_or_none(i.get("pblancId")), total_count=total
+        SOURCE,
+        items,
+        map_item,
+        id_of=lambda i: _id_or_none(i.get("pblancId")),
+        total_count=total,
+        originals=originals,
     )
 
 

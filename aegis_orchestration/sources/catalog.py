@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
 from aegis_orchestration.sources.bizinfo import BizinfoConnector
@@ -39,7 +40,7 @@ class SourceConfig:
 class Connector(Protocol):
     source: str
 
-    def collect(self, client: SourceHttpClient) -> CollectionResult: ...
+    def collect(self, client: SourceHttpClient, day: date | None = None) -> CollectionResult: ...
 
 
 def _connector_and_base(source: str, config: SourceConfig) -> tuple[Connector, str | None]:
@@ -75,10 +76,14 @@ def client_for(source: str, base_url: str, config: SourceConfig) -> SourceHttpCl
     )
 
 
-def collect_source(source: str, config: SourceConfig) -> CollectionResult:
-    """Collect every page of ``source``; a failing source raises its coded :class:`SourceError`."""
+def collect_source(source: str, config: SourceConfig, day: date | None = None) -> CollectionResult:
+    """Collect ``source``: the whole catalogue, or with ``day`` what it registered or updated that day.
+
+    A failing source raises its coded :class:`SourceError`; a failing feed or page of a source
+    that still answers is a :class:`~aegis_orchestration.sources.connector.FeedFailure` in the result.
+    """
     connector, base_url = _connector_and_base(source, config)
     if not base_url:
         raise SourceError("DP_1001", f"no base URL configured for {source!r}", source=source)
     with client_for(source, base_url, config) as client:
-        return connector.collect(client)
+        return connector.collect(client, day)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 
 from aegis_orchestration.sources.replay import ReplayServer
@@ -20,13 +22,40 @@ def sources() -> None:
     "--key", "keys", multiple=True, help="Accept only these keys (repeatable); default accepts any."
 )
 @click.option("--fail", "failures", multiple=True, metavar="SOURCE=FAULT", help="Make a source always fail.")
-def serve(port: int, keys: tuple[str, ...], failures: tuple[str, ...]) -> None:
+@click.option(
+    "--anchor",
+    default="today",
+    show_default=True,
+    metavar="YYYY-MM-DD|today|none",
+    help="Shift every date so the newest registration/update is the day before this one "
+    "(Asia/Seoul); 'none' serves the snapshot's own dates.",
+)
+def serve(port: int, keys: tuple[str, ...], failures: tuple[str, ...], anchor: str) -> None:
     """Replay the bundled snapshot under the real APIs' paths until interrupted."""
-    server = ReplayServer(port=port, valid_keys=set(keys) if keys else None)
+    from aegis_orchestration.sources.snapshot import snapshot_window
+
+    day: date | None
+    if anchor.lower() == "none":
+        day = None
+    elif anchor.lower() == "today":
+        from aegis_orchestration.sources.snapshot import today_in_seoul
+
+        day = today_in_seoul()
+    else:
+        try:
+            day = date.fromisoformat(anchor)
+        except ValueError as exc:
+            raise click.BadParameter(f"{anchor!r} is not YYYY-MM-DD, 'today' or 'none'") from exc
+    server = ReplayServer(port=port, valid_keys=set(keys) if keys else None, anchor=day)
     for failure in failures:
         source, _, fault = failure.partition("=")
         server.fail_always(source, fault)
-    click.echo(f"replaying the snapshot on {server.base_url}", err=True)
+    first, last = snapshot_window(day)
+    click.echo(
+        f"replaying the snapshot on {server.base_url}, anchored to {day or 'its own dates'}: "
+        f"data from {first} to {last}",
+        err=True,
+    )
     click.echo(
         f"AEGIS_BIZINFO_BASE_URL={server.base_url} AEGIS_DATA_PORTAL_BASE_URL={server.base_url} "
         f"AEGIS_RSS_BASE_URL={server.base_url} AEGIS_WEB_BASE_URL={server.base_url}"

@@ -1,16 +1,36 @@
-"""The paging loop every API connector shares, and the result of collecting one source."""
+"""The paging loop every API connector shares, and the result of collecting one source.
+
+Collecting with a ``day`` collects that day's partition: what the source registered or updated on
+that day (Asia/Seoul). A source with its own date filter gets it in the request
+(:meth:`PagedConnector.day_params`); otherwise the list, newest first, is read until it is older
+than the day, and only the day's items are kept (see :mod:`aegis_orchestration.sources.days`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from aegis_orchestration.sources.days import raw_days, record_days
 from aegis_orchestration.sources.http import HttpResponse, SourceHttpClient
 from aegis_orchestration.sources.page import Rejection, SourcePage
 from aegis_shared.models import Announcement
 
 MAX_PAGES = 1000  # a server that ignores paging must not loop forever
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFailure:
+    """A feed, list page or detail page that could not be read; the rest of the source still was."""
+
+    target: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"target": self.target, "code": self.code, "message": self.message}
 
 
 @dataclass(slots=True)
@@ -23,11 +43,51 @@ class CollectionResult:
     pages: int = 0
     requests: int = 0
     notes: list[str] = field(default_factory=list)
+    day: date | None = None
+    # Items read but belonging to other days (a newest-first list is read down to the day).
+    outside_day: int = 0
+    failures: list[FeedFailure] = field(default_factory=list)
 
     def add(self, page: SourcePage) -> None:
-        self.records.extend(page.records)
-        self.rejected.extend(page.rejected)
         self.pages += 1
+        if self.day is None:
+            self.records.extend(page.records)
+            self.rejected.extend(page.rejected)
+            return
+        for record in page.records:
+            if on_day(record_days(record), self.day):
+                self.records.append(record)
+            else:
+                self.outside_day += 1
+        for rejection in page.rejected:
+            if on_day(raw_days(rejection.source, rejection.raw), self.day):
+                self.rejected.append(rejection)
+            else:
+                self.outside_day += 1
+
+    def fail(self, target: str, code: str, message: str) -> None:
+        self.failures.append(FeedFailure(target, code, message))
+        self.notes.append(f"{target}: [{code}] {message}")
+
+
+def on_day(days: set[date] | None, day: date) -> bool:
+    """Whether an item with these registration/update days belongs to ``day``'s partition.
+
+    An item that states no date cannot be placed, so every day keeps it (landing is idempotent).
+    """
+    return not days or day in days
+
+
+def newest_day(page: SourcePage) -> date | None:
+    """The oldest "last change" on a page: in a newest-first list, everything after is older."""
+    latest: list[date] = []
+    for record in page.records:
+        if days := record_days(record):
+            latest.append(max(days))
+    for rejection in page.rejected:
+        if days := raw_days(rejection.source, rejection.raw):
+            latest.append(max(days))
+    return min(latest) if latest else None
 
 
 class PagedConnector:
@@ -45,6 +105,10 @@ class PagedConnector:
         """Query parameters for ``page`` (1-based), including the key exactly once."""
         raise NotImplementedError
 
+    def day_params(self, day: date) -> dict[str, Any] | None:
+        """The source's own filter for ``day``, or ``None`` when it has none (the default)."""
+        return None
+
     def parse_response(self, response: HttpResponse) -> SourcePage:
         from aegis_orchestration.sources.parsing import parse  # parsing imports every connector
 
@@ -58,21 +122,30 @@ class PagedConnector:
             return seen < page.total_count
         return page.item_count >= self.per_page
 
-    def pages(self, client: SourceHttpClient) -> Iterator[SourcePage]:
-        """Every page to the end; raises :class:`SourceError` if any page fails after retries."""
+    def pages(self, client: SourceHttpClient, day: date | None = None) -> Iterator[SourcePage]:
+        """Every page to the end (or, for ``day`` without a server filter, down to that day).
+
+        Raises :class:`SourceError` if any page fails after retries.
+        """
+        filtered = self.day_params(day) if day is not None else None
         seen = 0
         for number in range(1, MAX_PAGES + 1):
-            page = client.fetch(self.path, self.params(number), self.parse_response)
+            params = {**self.params(number), **(filtered or {})}
+            page = client.fetch(self.path, params, self.parse_response)
             if page.page is None:
                 page.page = number
             seen += page.item_count
             yield page
             if not self.has_more(page, number, seen):
                 return
+            if day is not None and filtered is None:
+                oldest = newest_day(page)
+                if oldest is not None and oldest < day:
+                    return  # the list is newest first: the rest is older than the day
 
-    def collect(self, client: SourceHttpClient) -> CollectionResult:
-        result = CollectionResult(source=self.source)
-        for page in self.pages(client):
+    def collect(self, client: SourceHttpClient, day: date | None = None) -> CollectionResult:
+        result = CollectionResult(source=self.source, day=day)
+        for page in self.pages(client, day):
             result.add(page)
         result.requests = client.requests_sent
         return result

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
+
+from lxml import etree
 
 from aegis_orchestration.sources.connector import PagedConnector
 from aegis_orchestration.sources.errors import SourceError, excerpt
@@ -19,7 +22,7 @@ from aegis_orchestration.sources.fields import (
     text_or_none,
     to_int,
 )
-from aegis_orchestration.sources.page import SourcePage, build_page
+from aegis_orchestration.sources.page import SourcePage, build_page, json_bytes
 from aegis_orchestration.sources.portal import load_json, raise_for_gateway_error
 from aegis_orchestration.sources.xmldoc import child_text, parse_xml
 from aegis_shared.models import Announcement
@@ -28,6 +31,7 @@ from aegis_shared.text import Period, parse_period, region_codes, split_region_p
 SOURCE = "kstartup"
 PUBLIC_BASE = "https://www.k-startup.go.kr"
 API_PATH = "/B552735/kisedKstartupService01/getAnnouncementInformation01"
+DAY_FIELD = "pbanc_rcpt_bgng_dt"
 
 
 def _period(begin: Any, end: Any) -> Period:
@@ -63,8 +67,15 @@ def map_item(item: Mapping[str, Any]) -> Announcement:
         period_note=period.note,
         region_codes=sorted(set(prefix_codes) | set(region_codes(text_or_none(item.get("supt_regin"))))),
         target_groups=list(dict.fromkeys(targets)),
+        # The source's own word: "N" means recruitment is closed, whatever the dates say.
+        closed_by_source=is_closed(item.get("rcrt_prgs_yn")),
         raw=dict(item),
     )
+
+
+def is_closed(flag: Any) -> bool:
+    """``rcrt_prgs_yn``: ``Y`` open, ``N`` closed; anything else (null) is not a closure."""
+    return isinstance(flag, str) and flag.strip().upper() == "N"
 
 
 def _raise_for_code(doc: Mapping[str, Any], text: str) -> None:
@@ -103,7 +114,13 @@ def parse_json(text: str) -> SourcePage:
     data = doc.get("data") or []
     items = data if isinstance(data, list) else [data]
     return build_page(
-        SOURCE, items, map_item, id_of=_id_of, total_count=_total(doc), page=to_int(doc.get("page"))
+        SOURCE,
+        items,
+        map_item,
+        id_of=_id_of,
+        total_count=_total(doc),
+        page=to_int(doc.get("page")),
+        originals=[json_bytes(i) for i in items],
     )
 
 
@@ -120,15 +137,23 @@ def parse_xml_form(text: str) -> SourcePage:
     header = {tag: child_text(root, tag) for tag in ("code", "msg", "matchCount", "totalCount", "page")}
     _raise_for_code(header, text)
     items: list[dict[str, Any]] = []
+    originals: list[bytes] = []
     data = root.find("data")
     for element in data.findall("item") if data is not None else []:
+        originals.append(etree.tostring(element, encoding="utf-8"))
         item: dict[str, Any] = {}
         for col in element.findall("col"):
             value = "".join(col.itertext())
             item[str(col.get("name"))] = value if value != "" else None
         items.append(item)
     return build_page(
-        SOURCE, items, map_item, id_of=_id_of, total_count=_total(header), page=to_int(header["page"])
+        SOURCE,
+        items,
+        map_item,
+        id_of=_id_of,
+        total_count=_total(header),
+        page=to_int(header["page"]),
+        originals=originals,
     )
 
 
@@ -146,3 +171,8 @@ class KstartupConnector(PagedConnector):
 
     def params(self, page: int) -> dict[str, Any]:
         return {"serviceKey": self.key, "page": page, "perPage": self.per_page, "returnType": "json"}
+
+    def day_params(self, day: date) -> dict[str, Any]:
+        # K-Startup publishes no registration or update date; the day receipt opens is the one
+        # date its cond[…] filter can address, so it keys the partition (paged by matchCount).
+        return {f"cond[{DAY_FIELD}::EQ]": f"{day:%Y%m%d}"}

@@ -7,9 +7,13 @@ empty text, ``item`` one element or many, and ``fileName``/``fileUrl`` repeat pe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
+from lxml import etree
+
 from aegis_orchestration.sources.connector import PagedConnector
+from aegis_orchestration.sources.days import RAW_DAY_FIELDS, parse_day
 from aegis_orchestration.sources.errors import SourceError, excerpt
 from aegis_orchestration.sources.fields import (
     absolute_url,
@@ -19,7 +23,7 @@ from aegis_orchestration.sources.fields import (
     text_or_none,
     to_int,
 )
-from aegis_orchestration.sources.page import SourcePage, build_page
+from aegis_orchestration.sources.page import SourcePage, build_page, json_bytes
 from aegis_orchestration.sources.portal import check_result_header, load_json, raise_for_gateway_error
 from aegis_orchestration.sources.xmldoc import child_text, children_text, parse_xml
 from aegis_shared.models import Announcement
@@ -62,8 +66,17 @@ def map_item(item: Mapping[str, Any]) -> Announcement:
         attachments=attachments(
             item.get("fileName"), item.get("fileUrl"), base=PUBLIC_BASE, separator="\x00"
         ),
+        registered_on=registration_day(item),
         raw=dict(item),
     )
+
+
+def registration_day(item: Mapping[str, Any]) -> date | None:
+    """The registration date that ``startDate``/``endDate`` filter on, under any name seen."""
+    for name in RAW_DAY_FIELDS[SOURCE]:
+        if (day := parse_day(item.get(name))) is not None:
+            return day
+    return None
 
 
 def _id_of(item: Mapping[str, Any]) -> str | None:
@@ -95,8 +108,10 @@ def parse_xml_form(text: str) -> SourcePage:
             "DP_1004", "MSS response has no body", source=SOURCE, details={"excerpt": excerpt(text)}
         )
     items: list[dict[str, Any]] = []
+    originals: list[bytes] = []
     items_node = body.find("items")
     for element in items_node.findall("item") if items_node is not None else []:
+        originals.append(etree.tostring(element, encoding="utf-8"))
         item: dict[str, Any] = {}
         for child in element:
             tag = str(child.tag)
@@ -113,6 +128,7 @@ def parse_xml_form(text: str) -> SourcePage:
         id_of=_id_of,
         total_count=to_int(child_text(body, "totalCount")),
         page=to_int(child_text(body, "pageNo")),
+        originals=originals,
     )
 
 
@@ -138,6 +154,7 @@ def parse_json(text: str) -> SourcePage:
         id_of=_id_of,
         total_count=to_int(body.get("totalCount")),
         page=to_int(body.get("pageNo")),
+        originals=[json_bytes(i) for i in items],
     )
 
 
@@ -155,3 +172,7 @@ class MssConnector(PagedConnector):
 
     def params(self, page: int) -> dict[str, Any]:
         return {"serviceKey": self.key, "pageNo": page, "numOfRows": self.per_page, "dataType": "json"}
+
+    def day_params(self, day: date) -> dict[str, Any]:
+        # The portal's own filter on the registration date, inclusive at both ends.
+        return {"startDate": f"{day:%Y%m%d}", "endDate": f"{day:%Y%m%d}"}

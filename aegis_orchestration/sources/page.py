@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,11 @@ from pydantic import ValidationError as PydanticValidationError
 
 from aegis_shared.errors import AegisError
 from aegis_shared.models import Announcement
+
+
+def json_bytes(item: Any) -> bytes:
+    """One JSON item as the source sent it (UTF-8, non-ASCII kept)."""
+    return json.dumps(item, ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +27,21 @@ class Rejection:
     code: str
     reason: str
     raw: Any
+    # The item exactly as the source sent it (its XML element, JSON object or page), when known.
+    original: bytes | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "source_id": self.source_id, "code": self.code, "reason": self.reason}
+
+    def original_bytes(self) -> bytes:
+        """The bytes to keep and dead-letter: the source's own bytes, else the item as JSON."""
+        if self.original is not None:
+            return self.original
+        if isinstance(self.raw, bytes):
+            return self.raw
+        if isinstance(self.raw, str):
+            return self.raw.encode("utf-8")
+        return json.dumps(self.raw, ensure_ascii=False, default=str).encode("utf-8")
 
 
 @dataclass(slots=True)
@@ -50,21 +68,25 @@ def build_page(
     id_of: Callable[[Any], str | None],
     total_count: int | None = None,
     page: int | None = None,
+    originals: Sequence[bytes | None] | None = None,
 ) -> SourcePage:
-    """Map every item; an item that fails becomes a :class:`Rejection`, never a silent drop."""
+    """Map every item; an item that fails becomes a :class:`Rejection`, never a silent drop.
+
+    ``originals`` (parallel to ``items``) are the items' own bytes, kept with their rejections.
+    """
     result = SourcePage(source=source, total_count=total_count, page=page)
-    for item in items:
-        source_id = id_of(item) if isinstance(item, Mapping) else None
+    for index, item in enumerate(items):
+        original = originals[index] if originals is not None and index < len(originals) else None
         if not isinstance(item, Mapping):
-            result.rejected.append(
-                Rejection(source, None, "DP_1004", f"item is {type(item).__name__}, not an object", item)
-            )
+            reason = f"item is {type(item).__name__}, not an object"
+            result.rejected.append(Rejection(source, None, "DP_1004", reason, item, original))
             continue
+        source_id = id_of(item)
         try:
             result.records.append(mapper(item))
         except AegisError as exc:
-            result.rejected.append(Rejection(source, source_id, exc.code, exc.message, dict(item)))
+            result.rejected.append(Rejection(source, source_id, exc.code, exc.message, dict(item), original))
         except PydanticValidationError as exc:
             reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            result.rejected.append(Rejection(source, source_id, "DP_2001", reason, dict(item)))
+            result.rejected.append(Rejection(source, source_id, "DP_2001", reason, dict(item), original))
     return result

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import xml.sax
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import feedparser
 
 from aegis_orchestration.sources.connector import CollectionResult
+from aegis_orchestration.sources.days import parse_day
 from aegis_orchestration.sources.errors import SourceError, excerpt
 from aegis_orchestration.sources.fields import absolute_url, required_text, text_or_none
 from aegis_orchestration.sources.http import SourceHttpClient
@@ -48,6 +50,8 @@ def map_entry(entry: Mapping[str, Any]) -> Announcement:
         summary=text_or_none(entry.get("summary")),
         url=link,
         region_codes=prefix_codes,
+        # pubDate, in Seoul time: the day the ministry posted it.
+        registered_on=parse_day(entry.get("published")),
         raw={k: v for k, v in entry.items() if isinstance(v, str | int | float | bool) or v is None},
     )
 
@@ -79,10 +83,16 @@ class RssConnector:
     def __init__(self, feeds: tuple[str, ...] = DEFAULT_FEEDS) -> None:
         self.feeds = feeds
 
-    def collect(self, client: SourceHttpClient) -> CollectionResult:
+    def collect(self, client: SourceHttpClient, day: date | None = None) -> CollectionResult:
+        """Every feed once; with ``day``, only the entries published that day (Seoul time).
+
+        A feed is one document with no date filter, so each partition reads it once and keeps
+        its day's entries. A feed that fails is a :class:`FeedFailure`; only when every feed
+        fails does the source fail.
+        """
         from aegis_orchestration.sources.parsing import parse as parse_body
 
-        result = CollectionResult(source=SOURCE)
+        result = CollectionResult(source=SOURCE, day=day)
         failures: list[SourceError] = []
         for feed in self.feeds:
             try:
@@ -91,7 +101,7 @@ class RssConnector:
                 if exc.code == "EXT_5011":
                     raise
                 failures.append(exc)
-                result.notes.append(f"{feed}: [{exc.code}] {exc.message}")
+                result.fail(feed, exc.code, exc.message)
                 continue
             result.add(page)
         result.requests = client.requests_sent

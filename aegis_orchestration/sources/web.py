@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -16,6 +17,7 @@ import yaml
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from aegis_orchestration.sources.connector import MAX_PAGES, CollectionResult
+from aegis_orchestration.sources.days import parse_day
 from aegis_orchestration.sources.errors import SourceError, excerpt
 from aegis_orchestration.sources.fields import absolute_url, required_id, required_text, text_or_none
 from aegis_orchestration.sources.http import HttpResponse, SourceHttpClient
@@ -43,6 +45,7 @@ class Site:
     next: str
     detail_marker: str
     detail: dict[str, str]
+    row_date: str | None = None  # the posted date on a list row, when the board shows one
 
 
 @cache
@@ -82,6 +85,7 @@ def map_detail(tree: LexborHTMLParser, site: Site, link: str | None = None) -> A
     source_id = required_id(_select(tree, fields["id"]), "id")
     prefix_codes, title = split_region_prefix(required_text(_select(tree, fields["title"]), "title"))
     period = parse_period(_PERIOD_LABEL.sub("", _select(tree, fields["period"]) or ""))
+    posted = _select(tree, fields["posted"]) if "posted" in fields else None
     files: list[Attachment] = []
     for node in tree.css(fields["attachments"]):
         name = collapse_whitespace(node.text())
@@ -101,23 +105,28 @@ def map_detail(tree: LexborHTMLParser, site: Site, link: str | None = None) -> A
         period_note=period.note,
         region_codes=sorted(set(prefix_codes) | set(region_codes(site.region))),
         attachments=files,
+        registered_on=parse_day(posted),
         raw={
             "site": site.name,
             "id": source_id,
             "title": _select(tree, fields["title"]),
             "period": _select(tree, fields["period"]),
+            "posted": posted,
         },
     )
 
 
-def list_links(tree: LexborHTMLParser, site: Site) -> tuple[list[str], bool]:
-    """Detail links on a list page, and whether a next page exists."""
-    links = [
-        href
-        for row in tree.css(site.row)
-        if (node := row.css_first(site.row_link)) is not None and (href := node.attributes.get("href"))
-    ]
-    return links, tree.css_first(site.next) is not None
+def list_rows(tree: LexborHTMLParser, site: Site) -> tuple[list[tuple[str, date | None]], bool]:
+    """Detail links on a list page with each row's posted date, and whether a next page exists."""
+    rows: list[tuple[str, date | None]] = []
+    for row in tree.css(site.row):
+        node = row.css_first(site.row_link)
+        href = node.attributes.get("href") if node is not None else None
+        if not href:
+            continue
+        posted = _select(row, site.row_date) if site.row_date else None
+        rows.append((href, parse_day(posted)))
+    return rows, tree.css_first(site.next) is not None
 
 
 def parse(text: str) -> SourcePage:
@@ -130,43 +139,72 @@ def parse(text: str) -> SourcePage:
 
 
 class WebConnector:
-    """Walks each configured site's list pages, then fetches and parses every detail page."""
+    """Walks each configured site's list pages, then fetches and parses the detail pages.
+
+    With a ``day``, a board (newest first) is read until its rows are older than the day, and
+    only that day's detail pages are fetched. A list page that fails is a :class:`FeedFailure`
+    and the other sites still collect; a detail page that fails is a failure and a rejection
+    (its item is known to exist), never a silent drop.
+    """
 
     source = SOURCE
 
     def __init__(self, sites: tuple[str, ...] | None = None) -> None:
         self.sites = sites
 
-    def collect(self, client: SourceHttpClient) -> CollectionResult:
-        from aegis_orchestration.sources.parsing import decode_for
-
-        result = CollectionResult(source=SOURCE)
+    def collect(self, client: SourceHttpClient, day: date | None = None) -> CollectionResult:
+        result = CollectionResult(source=SOURCE, day=day)
         sites = load_sites()
-        for name in self.sites or tuple(sites):
+        names = self.sites or tuple(sites)
+        failed: list[SourceError] = []
+        for name in names:
             site = sites[name]
-            links: list[str] = []
-            for number in range(1, MAX_PAGES + 1):
-
-                def read_list(response: HttpResponse, site: Site = site) -> tuple[list[str], bool]:
-                    tree = LexborHTMLParser(decode_for(SOURCE, response.body, response.content_type))
-                    if tree.css_first(site.list_marker) is None:
-                        raise SourceError(
-                            "DP_1004",
-                            f"{site.name} list page has no board",
-                            source=SOURCE,
-                            details={"excerpt": excerpt(response.body)},
-                        )
-                    return list_links(tree, site)
-
-                page_links, more = client.fetch(site.list_path, {site.page_param: number}, read_list)
-                links.extend(link for link in page_links if link not in links)
-                result.pages += 1
-                if not more or not page_links:
-                    break
+            try:
+                links = self._links(client, site, day, result)
+            except SourceError as exc:
+                if exc.code == "EXT_5011":
+                    raise
+                failed.append(exc)
+                result.fail(f"{site.name}:{site.list_path}", exc.code, exc.message)
+                continue
             for link in links:
                 self._collect_detail(client, site, link, result)
         result.requests = client.requests_sent
+        if failed and len(failed) == len(names):
+            raise SourceError(failed[0].code, f"every site failed: {'; '.join(result.notes)}", source=SOURCE)
         return result
+
+    def _links(
+        self, client: SourceHttpClient, site: Site, day: date | None, result: CollectionResult
+    ) -> list[str]:
+        from aegis_orchestration.sources.parsing import decode_for
+
+        def read_list(response: HttpResponse) -> tuple[list[tuple[str, date | None]], bool]:
+            tree = LexborHTMLParser(decode_for(SOURCE, response.body, response.content_type))
+            if tree.css_first(site.list_marker) is None:
+                raise SourceError(
+                    "DP_1004",
+                    f"{site.name} list page has no board",
+                    source=SOURCE,
+                    details={"excerpt": excerpt(response.body)},
+                )
+            return list_rows(tree, site)
+
+        links: list[str] = []
+        for number in range(1, MAX_PAGES + 1):
+            rows, more = client.fetch(site.list_path, {site.page_param: number}, read_list)
+            result.pages += 1
+            for link, posted in rows:
+                if day is not None and posted is not None and posted != day:
+                    result.outside_day += 1
+                elif link not in links:
+                    links.append(link)
+            if not more or not rows:
+                break
+            dated = [posted for _, posted in rows if posted is not None]
+            if day is not None and dated and min(dated) < day:
+                break  # the board lists the newest first: the rest is older than the day
+        return links
 
     def _collect_detail(
         self, client: SourceHttpClient, site: Site, link: str, result: CollectionResult
@@ -178,7 +216,11 @@ class WebConnector:
             if tree.css_first(site.detail_marker) is None:
                 raise SourceError("DP_1004", f"{link} is not a {site.name} detail page", source=SOURCE)
             return build_page(
-                SOURCE, [{"_": 0}], lambda _: map_detail(tree, site, link), id_of=lambda _: None
+                SOURCE,
+                [{"_": 0}],
+                lambda _: map_detail(tree, site, link),
+                id_of=lambda _: None,
+                originals=[response.body],
             )
 
         try:
@@ -186,8 +228,17 @@ class WebConnector:
         except SourceError as exc:
             if exc.code == "EXT_5011":
                 raise
+            result.fail(f"{site.name}:{link}", exc.code, exc.message)
+            excerpt_text = str(exc.details.get("excerpt") or "")
             result.rejected.append(
-                Rejection(SOURCE, f"{site.name}:{link}", exc.code, exc.message, {"link": link})
+                Rejection(
+                    SOURCE,
+                    f"{site.name}:{link}",
+                    exc.code,
+                    exc.message,
+                    {"link": link},
+                    excerpt_text.encode("utf-8") if excerpt_text else None,
+                )
             )
             return
         for rejection in page.rejected:
@@ -198,6 +249,7 @@ class WebConnector:
                     rejection.code,
                     rejection.reason,
                     {"link": link},
+                    rejection.original,
                 )
             )
         result.records.extend(page.records)

@@ -18,6 +18,13 @@ from xml.sax.saxutils import escape
 
 HERE = Path(__file__).parent
 SEED = 20260101
+# The snapshot's "yesterday": the newest registration or update date in it. The replay server
+# re-anchors every date so that this day becomes the day before the run (see ``anchor.py``).
+LAST_DAY = date(2026, 7, 10)
+# Most updates fall in the last RECENT_DAYS days, so collecting them sees most of the catalogue;
+# registrations stay spread over the whole range, so a backfill of past months finds data.
+RECENT_DAYS = 14
+KO_WEEKDAYS = "월화수목금토일"
 
 THEMES = (
     "창업도약패키지",
@@ -149,7 +156,8 @@ def period_text(rng: random.Random, start: date, end: date, index: int) -> str:
         lambda: f"{start:%Y.%m.%d} ~ {end:%Y.%m.%d}",
         lambda: f"{start.year}. {start.month}. {start.day}. ~ {end.month}. {end.day}.",
         lambda: (
-            f"{start.year}. {start.month}. {start.day}.(목) 09:00 ~ {end.month}. {end.day}.(금) 18:00 까지"
+            f"{start.year}. {start.month}. {start.day}.({KO_WEEKDAYS[start.weekday()]}) 09:00 ~ "
+            f"{end.month}. {end.day}.({KO_WEEKDAYS[end.weekday()]}) 18:00 까지"
         ),
         lambda: f"{start:%Y-%m-%d} ～ {end:%Y-%m-%d}",
         lambda: f"{start:%Y-%m-%d} ~ {end:%Y-%m-%d} (예산 소진 시 조기마감)",
@@ -169,9 +177,25 @@ def dates(rng: random.Random, index: int) -> tuple[date, date]:
     return start, start + timedelta(days=rng.randrange(10, 45))
 
 
+def registered(rng: random.Random, start: date) -> date:
+    """A registration day a few days before the application starts, never after LAST_DAY."""
+    return min(start - timedelta(days=rng.randrange(1, 15)), LAST_DAY - timedelta(days=rng.randrange(0, 4)))
+
+
+def updated(rng: random.Random, registered_on: date) -> date:
+    """Most items were updated in the last RECENT_DAYS days; the rest on their registration day."""
+    if rng.random() >= 0.75:
+        return registered_on
+    recent = LAST_DAY - timedelta(days=rng.randrange(0, RECENT_DAYS))
+    if recent >= registered_on:
+        return recent
+    return registered_on + timedelta(days=rng.randrange(0, (LAST_DAY - registered_on).days + 1))
+
+
 def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
     """bizinfo JSON items with every quirk of sources.md §1."""
     items: list[dict[str, Any]] = []
+    days = random.Random(SEED + 100)  # its own stream, so the periods stay what they were
     shared = iter(SHARED)
     for i in range(count):
         seq = 126100 + i * 7
@@ -201,6 +225,8 @@ def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
         elif i % 4 == 2:
             paths.append(f"/cmm/fms/getImageFile.do?atchFileId=FILE_{seq:08d}&fileSn=9")  # more paths
         tags = [lclas, REGION_TAGS[i % len(REGION_TAGS)]] if i % 2 == 0 else [lclas]
+        created = registered(days, start)
+        changed = updated(days, created)
         total = "{TOTAL}"
         item: dict[str, Any] = {
             "pblancId": pblanc_id,
@@ -213,8 +239,8 @@ def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
             "reqstBeginEndDe": period,
             "bsnsSumryCn": summary,
             "hashtags": ",".join(tags),
-            "creatPnttm": f"{start - timedelta(days=3):%Y-%m-%d} 10:{i % 60:02d}:00",
-            "updtPnttm": f"{start - timedelta(days=1):%Y-%m-%d} 15:{i % 60:02d}:30",
+            "creatPnttm": f"{created:%Y-%m-%d} 10:{i % 60:02d}:00",
+            "updtPnttm": f"{changed:%Y-%m-%d} 15:{i % 60:02d}:30",
             # Some detail URLs carry the short id form; the id is never read from the URL.
             "pblancUrl": (
                 f"/sii/siia/selectSIIA200Detail.do?pblancId={pblanc_id}"
@@ -344,7 +370,7 @@ def write_kstartup(rng: random.Random) -> int:
     return len(items)
 
 
-def mss_item_xml(rng: random.Random, i: int, programme: Programme | None) -> str:
+def mss_item_xml(rng: random.Random, days: random.Random, i: int, programme: Programme | None) -> str:
     start, end = dates(rng, i)
     title = f"{THEMES[(i * 5) % len(THEMES)]} {SUFFIXES[i % len(SUFFIXES)]}"
     if programme is not None:
@@ -386,6 +412,8 @@ def mss_item_xml(rng: random.Random, i: int, programme: Programme | None) -> str
         f"<writerPhone>044-204-{7000 + i}</writerPhone>",
         f"<writerEmail>staff{i}@korea.kr</writerEmail>",
         f"<viewUrl>https://www.mss.go.kr/site/smba/ex/bbs/View.do?cbIdx=310&amp;bcIdx={1050000 + i * 3}</viewUrl>",
+        # The registration date that the portal's startDate/endDate filter on.
+        f"<registDate>{registered(days, start):%Y-%m-%d}</registDate>",
     ]
     for name, url in files:
         parts.append(f"<fileName>{escape(name)}</fileName><fileUrl>{escape(url)}</fileUrl>")
@@ -396,7 +424,8 @@ def write_mss(rng: random.Random, count: int = 60) -> int:
     folder = HERE / "mss"
     folder.mkdir(exist_ok=True)
     shared = list(SHARED)
-    items = [mss_item_xml(rng, i, shared[i // 10] if i % 10 == 7 else None) for i in range(count)]
+    days = random.Random(SEED + 102)
+    items = [mss_item_xml(rng, days, i, shared[i // 10] if i % 10 == 7 else None) for i in range(count)]
     for number, chunk in enumerate((items[:40], items[40:]), start=1):
         body = (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<response><header><resultCode>00</resultCode>'
@@ -424,28 +453,32 @@ def write_rss(rng: random.Random) -> int:
     folder.mkdir(exist_ok=True)
     total = 0
     for feed, (organization, count, encoding) in RSS_FEEDS.items():
-        rows = []
+        rows: list[tuple[date, str]] = []
         for i in range(count):
             news_id = 156700000 + total * 11
             title = f"{THEMES[(i + total) % len(THEMES)]} {('본격 추진', '참여기업 모집', '지원 확대', '설명회 개최')[i % 4]}"
             if i % 5 == 0:
                 title = f"{REGION_PREFIXES[i % len(REGION_PREFIXES)]} {title}"
             description = f'<p>{organization}는 {THEMES[i % len(THEMES)]} 사업을 &quot;확대&quot;합니다.</p><img src="/a.png">'
-            day = date(2026, 3, 1) + timedelta(days=(i * 3 + total) % 120)
+            # Spread over the snapshot's range, newest first as feeds list them.
+            day = LAST_DAY - timedelta(days=(i * 13 + total * 7) % 200)
             rows.append(
-                "<item>"
-                f"<title><![CDATA[{title}]]></title>"
-                f"<link>https://www.korea.kr/briefing/pressReleaseView.do?newsId={news_id}</link>"
-                f'<guid isPermaLink="false">{feed}-{news_id}</guid>'
-                f"<description><![CDATA[{description}]]></description>"
-                f"<pubDate>{day:%a, %d %b %Y} 09:{i % 60:02d}:00 +0900</pubDate>"
-                "</item>"
+                (
+                    day,
+                    "<item>"
+                    f"<title><![CDATA[{title}]]></title>"
+                    f"<link>https://www.korea.kr/briefing/pressReleaseView.do?newsId={news_id}</link>"
+                    f'<guid isPermaLink="false">{feed}-{news_id}</guid>'
+                    f"<description><![CDATA[{description}]]></description>"
+                    f"<pubDate>{day:%a, %d %b %Y} 09:{i % 60:02d}:00 +0900</pubDate>"
+                    "</item>",
+                )
             )
             total += 1
         body = (
             f'<?xml version="1.0" encoding="{encoding.upper()}"?>\n<rss version="2.0"><channel>'
             f"<title>{organization}</title><link>https://www.korea.kr</link><description>{feed}</description>"
-            + "\n".join(rows)
+            + "\n".join(row for _, row in sorted(rows, key=lambda r: r[0], reverse=True))
             + "</channel></rss>\n"
         )
         (folder / f"{feed}.xml").write_bytes(body.encode("cp949" if encoding == "euc-kr" else "utf-8"))
@@ -461,6 +494,7 @@ WEB_SITES = {
 
 def write_web(rng: random.Random) -> int:
     total = 0
+    days = random.Random(SEED + 104)
     for site, (organization, region, encoding, per_page, count) in WEB_SITES.items():
         folder = HERE / "web" / site
         folder.mkdir(parents=True, exist_ok=True)
@@ -473,7 +507,8 @@ def write_web(rng: random.Random) -> int:
             period = period_text(rng, start, end, i + 2)
             if site == "seoul" and i == 13:
                 period = "2026-13-01 ~ 2026-13-20"  # an impossible date: rejected with DP_2004
-            rows.append((ntt_id, title, period))
+            posted = registered(days, start)
+            rows.append((ntt_id, title, period, posted))
             if site == "seoul":
                 files = "".join(
                     f'<li><a href="/web/seoul/download.do?fileId={ntt_id}{n}">{i:03d}_첨부{n}.hwp</a></li>'
@@ -484,7 +519,8 @@ def write_web(rng: random.Random) -> int:
                     f'<div class="board-view"><input type="hidden" name="nttId" value="{ntt_id}">'
                     f'<h3 class="view-title">{escape(title)}</h3>'
                     f'<dl class="view-info"><dt>담당부서</dt><dd class="dept">{organization} 경제정책과</dd>'
-                    f'<dt>신청기간</dt><dd class="period">{escape(period)}</dd></dl>'
+                    f'<dt>신청기간</dt><dd class="period">{escape(period)}</dd>'
+                    f'<dt>등록일</dt><dd class="date">{posted:%Y-%m-%d}</dd></dl>'
                     f'<div class="view-content"><p>{THEMES[i % len(THEMES)]} 참여 기업을 모집합니다.</p>'
                     f"<script>track('{ntt_id}')</script><p>문의&nbsp;: 02-2133-{1000 + i}</p></div>"
                     f'<ul class="file-list">{files}</ul></div></body></html>\n'
@@ -498,7 +534,8 @@ def write_web(rng: random.Random) -> int:
                     f"<html><head>{meta}<title>경기도 공고</title></head><body>"
                     f'<article id="notice" data-ntt-id="{ntt_id}"><header><h2>{escape(title)}</h2>'
                     f'<span class="writer">{organization} 기업지원과</span>'
-                    f'<span class="term">접수기간 : {escape(period)}</span></header>'
+                    f'<span class="term">접수기간 : {escape(period)}</span>'
+                    f'<span class="date">{posted:%Y.%m.%d}</span></header>'
                     f'<section class="content">{THEMES[i % len(THEMES)]} 지원사업 안내<br>세부 내용은 붙임 참조</section>'
                     f'<footer class="files">{files}</footer></article></body></html>\n'
                 )
@@ -506,6 +543,7 @@ def write_web(rng: random.Random) -> int:
                 detail.encode("cp949" if encoding == "euc-kr" else "utf-8")
             )
             total += 1
+        rows.sort(key=lambda row: row[3], reverse=True)  # boards list the newest first
         pages = [rows[n : n + per_page] for n in range(0, len(rows), per_page)]
         for number, chunk in enumerate(pages, start=1):
             more = number < len(pages)
@@ -513,8 +551,8 @@ def write_web(rng: random.Random) -> int:
                 body_rows = "".join(
                     f'<tr><td class="num">{ntt_id}</td><td class="subject">'
                     f'<a href="/web/seoul/view.do?nttId={ntt_id}">{escape(title)}</a></td>'
-                    f'<td class="period">{escape(period)}</td></tr>'
-                    for ntt_id, title, period in chunk
+                    f'<td class="period">{escape(period)}</td><td class="date">{posted:%Y-%m-%d}</td></tr>'
+                    for ntt_id, title, period, posted in chunk
                 )
                 nav = (
                     f'<a class="next" href="/web/seoul/list.do?pageIndex={number + 1}">다음</a>'
@@ -529,8 +567,9 @@ def write_web(rng: random.Random) -> int:
             else:
                 body_rows = "".join(
                     f'<li class="item"><a href="/web/gyeonggi/view.do?id={ntt_id}">'
-                    f'<strong class="tit">{escape(title)}</strong></a></li>'
-                    for ntt_id, title, _ in chunk
+                    f'<strong class="tit">{escape(title)}</strong></a>'
+                    f'<span class="date">{posted:%Y.%m.%d}</span></li>'
+                    for ntt_id, title, _, posted in chunk
                 )
                 nav = f'<a class="btn-next" href="?page={number + 1}">다음 페이지</a>' if more else ""
                 html = (
