@@ -11,12 +11,17 @@ here, never in calling code:
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+QUALITY_DIMENSIONS = ("completeness", "accuracy", "consistency", "timeliness")
+"""The four parts of a policy's quality score (seed 004 §5), in report order."""
+DEFAULT_QUALITY_WEIGHTS = {"completeness": 0.3, "accuracy": 0.3, "consistency": 0.2, "timeliness": 0.2}
 
 
 class Settings(BaseSettings):
@@ -62,6 +67,33 @@ class Settings(BaseSettings):
     bizinfo_api_key: SecretStr = SecretStr("")
     data_portal_service_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = 30.0
+
+    # Lifecycle (seed 004 §5): a policy is active when its quality total reaches the threshold and
+    # its programme has not ended or been closed by its source.
+    quality_active_threshold: float = Field(
+        0.7, ge=0.0, le=1.0, description="Quality total at or above which a policy can be active."
+    )
+    quality_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_QUALITY_WEIGHTS),
+        description="Weight of each quality dimension in the total, as JSON; they must sum to 1.",
+    )
+    as_of: date | None = Field(
+        None,
+        description="The day (Asia/Seoul) lifecycle decisions are made for; unset means today. "
+        "For demos and replays of a past day.",
+    )
+
+    @field_validator("quality_weights")
+    @classmethod
+    def _check_weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        if set(weights) != set(QUALITY_DIMENSIONS):
+            raise ValueError(
+                f"AEGIS_QUALITY_WEIGHTS must name exactly {', '.join(QUALITY_DIMENSIONS)}; got "
+                f"{', '.join(sorted(weights)) or 'nothing'}"
+            )
+        if any(w < 0 for w in weights.values()) or abs(sum(weights.values()) - 1.0) > 1e-6:
+            raise ValueError(f"AEGIS_QUALITY_WEIGHTS must be non-negative and sum to 1; got {weights}")
+        return {name: float(weights[name]) for name in QUALITY_DIMENSIONS}
 
     @property
     def graph_backend(self) -> Literal["neo4j", "falkordb"]:

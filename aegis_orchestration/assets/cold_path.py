@@ -13,10 +13,19 @@ import dagster as dg
 import pandas as pd
 
 from aegis_orchestration.partitions import by_collection_date, daily_partitions
-from aegis_orchestration.pipeline import dedup, policies, quality, rejections, validation
+from aegis_orchestration.pipeline import (
+    decisions,
+    dedup,
+    lifecycle,
+    policies,
+    quality,
+    rejections,
+    validation,
+)
 from aegis_orchestration.pipeline.outbox import OutboxRelay
 from aegis_orchestration.resources import KafkaResource, PostgresResource
-from aegis_shared.models import Announcement
+from aegis_shared.config import get_settings
+from aegis_shared.models import Announcement, PolicyStatus
 
 GROUP = "cold_path"
 
@@ -64,11 +73,7 @@ def validated_announcements(
     pending = policies.load_pending(engine) if newest else []
     seen = {(a.source, a.source_id) for a in collected}
     records = collected + [p for p in pending if (p.source, p.source_id) not in seen]
-    valid: list[Announcement] = []
-    rejected: list[validation.Rejection] = []
-    for record in records:
-        outcome = validation.validate(record)
-        (rejected if isinstance(outcome, validation.Rejection) else valid).append(outcome)  # type: ignore[arg-type]
+    valid, rejected = decisions.validate_all(records)
     rejections.record_rejections(engine, rejected, run_id=context.run_id)
     by_code = Counter(r.code for r in rejected)
     return dg.Output(
@@ -135,30 +140,40 @@ def deduplicated_announcements(
         )
     ],
     description="Completeness, accuracy, consistency and timeliness per policy in [0, 1], each the share of "
-    "its Great Expectations row expectations met, weighted into a total; 0.7 or above becomes active.",
+    "its Great Expectations row expectations met, weighted into a total (AEGIS_QUALITY_WEIGHTS). The "
+    "lifecycle rule then decides each status as of today in Asia/Seoul (AEGIS_AS_OF overrides): an ended "
+    "or source-closed programme is archived whatever its score; otherwise a total at or above "
+    "AEGIS_QUALITY_ACTIVE_THRESHOLD (0.7) is active and below it rejected. Every status carries its reasons.",
 )
 def policy_quality(context: dg.AssetExecutionContext, deduplicated_announcements: DedupedBatch):
     started = time.perf_counter()
+    settings = get_settings()
+    today, rules = lifecycle.as_of(settings), lifecycle.Rules.from_settings(settings)
     candidates = deduplicated_announcements.candidates
-    frame = quality.frame(
-        [c.survivor for c in candidates], [c.policy_id for c in candidates], deduplicated_announcements.day
-    )
-    report = quality.score(frame)
-    scores = report.scores
+    report = decisions.score(candidates, today=today, rules=rules)
+    scores = decisions.decide(candidates, report.scores, today=today, rules=rules)
+    by_status = Counter(scores["status"]) if len(scores) else Counter()
+    reasons = Counter(r["code"] for rs in scores["reasons"] for r in rs) if len(scores) else Counter()
     yield dg.Output(
         scores,
         metadata={
+            "as_of": today.isoformat(),
             "policies": len(scores),
-            "active": int((scores["status"] == "active").sum()) if len(scores) else 0,
-            "rejected": int((scores["status"] == "rejected").sum()) if len(scores) else 0,
+            **{status.value: by_status.get(status.value, 0) for status in _DECIDED},
+            "reasons": dg.MetadataValue.json(dict(reasons.most_common())),
+            "active_threshold": rules.threshold,
             "mean_total": float(scores["total"].mean()) if len(scores) else 0.0,
             **{f"mean_{d}": float(scores[d].mean()) if len(scores) else 0.0 for d in quality.DIMENSIONS},
-            "score_histogram": dg.MetadataValue.md(quality.histogram_markdown(scores["total"])),
+            "score_histogram": dg.MetadataValue.md(
+                quality.histogram_markdown(scores["total"], threshold=rules.threshold)
+            ),
             "failing_rows_by_expectation": dg.MetadataValue.json(report.failures),
             "duration_ms": _ms(started),
         },
     )
-    outcome = quality.validate_frame(scores, quality.output_expectations(), "policy_quality_output")
+    outcome = quality.validate_frame(
+        scores.drop(columns=["reasons"]), quality.output_expectations(), "policy_quality_output"
+    )
     failed = [r.expectation_config.type for r in outcome.results if not r.success]
     yield dg.AssetCheckResult(
         check_name="quality_expectations",
@@ -166,6 +181,9 @@ def policy_quality(context: dg.AssetExecutionContext, deduplicated_announcements
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"expectations": len(outcome.results), "failed": dg.MetadataValue.json(failed)},
     )
+
+
+_DECIDED = (PolicyStatus.ACTIVE, PolicyStatus.ARCHIVED, PolicyStatus.REJECTED)
 
 
 @dg.asset(

@@ -5,9 +5,16 @@ Everything a batch changes is written in the caller's single transaction:
 * accepted records are bulk-upserted into ``policies`` as ``pending_validation``, but only when
   new or changed: ``ON CONFLICT (source, source_id) DO UPDATE ... WHERE content_hash IS DISTINCT``,
   so a row the cold path already processed with the same hash is never downgraded;
-* each row actually written gets a ``PolicyValidated`` event in the outbox, keyed by its policy
-  id and new version (deterministic: re-staging the same batch writes nothing);
+* a change to a served (``active``) policy does not take it out of serving: the new content is
+  kept beside it in ``staged_content`` until the cold path decides on it;
+* a record that is already closed (ended before today in Asia/Seoul, or closed by its source) is
+  written ``archived`` with its reason, and a served policy it changes leaves serving at once:
+  the lifecycle rule holds on this path too;
+* each row written as pending, or staged, gets a ``PolicyValidated`` event in the outbox, keyed by
+  its policy id and new version (deterministic: re-staging the same batch writes nothing);
 * each refused record gets a DLQ entry in the outbox, keyed by its topic, partition and offset.
+
+``deleted_at`` is never touched: a soft delete is another service's decision.
 """
 
 from __future__ import annotations
@@ -15,15 +22,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from aegis_orchestration.hot_path.intake import Accepted, Refused
+from aegis_orchestration.pipeline import lifecycle
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_orchestration.pipeline.policies import ANNOUNCEMENT_COLUMNS, POLICY_COLUMNS
 from aegis_orchestration.pipeline.upserts import bulk_insert, policies_table, upsert_returning
+from aegis_shared.config import get_settings
 from aegis_shared.logging.redaction import mask_text
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import PolicyStatus
@@ -41,6 +50,8 @@ class StageReport:
     updated: int = 0
     unchanged: int = 0
     superseded_in_batch: int = 0
+    staged_beside_active: int = 0
+    archived: int = 0
     dead_lettered: int = 0
     dlq_by_code: Counter[str] = field(default_factory=Counter)
     outbox_written: int = 0
@@ -53,6 +64,8 @@ class StageReport:
             "updated",
             "unchanged",
             "superseded_in_batch",
+            "staged_beside_active",
+            "archived",
             "dead_lettered",
             "outbox_written",
         ):
@@ -67,26 +80,33 @@ class StageReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "superseded_in_batch": self.superseded_in_batch,
+            "staged_beside_active": self.staged_beside_active,
+            "archived": self.archived,
             "dead_lettered": self.dead_lettered,
             "dlq_by_code": dict(sorted(self.dlq_by_code.items())),
             "outbox_written": self.outbox_written,
         }
 
 
-def _policy_row(item: Accepted) -> dict[str, Any]:
+def _policy_row(item: Accepted, today: date) -> dict[str, Any]:
     a = item.announcement
+    closed = lifecycle.closure_of(a, today)
     row: dict[str, Any] = {name: getattr(a, name) for name in ANNOUNCEMENT_COLUMNS}
     row.update(
         id=a.policy_id,
         source=a.source,
         source_id=a.source_id,
         source_ids=[a.policy_id],
-        status=PolicyStatus.PENDING_VALIDATION.value,
+        status=(PolicyStatus.ARCHIVED if closed else PolicyStatus.PENDING_VALIDATION).value,
+        status_reason="; ".join(r.message for r in closed) if closed else _PENDING_REASON,
         quality_score=None,
         content_hash=a.content_hash,
         version=1,
     )
     return row
+
+
+_PENDING_REASON = "validated by the hot path; the cold path scores it and decides"
 
 
 def _upsert_statement() -> Any:
@@ -98,16 +118,37 @@ def _upsert_statement() -> Any:
         set_={
             **{name: excluded[name] for name in ANNOUNCEMENT_COLUMNS},
             "content_hash": excluded.content_hash,
-            "status": PolicyStatus.PENDING_VALIDATION.value,
+            "status": excluded.status,
+            "status_reason": excluded.status_reason,
             # The old score belongs to the old content; the cold path scores the new one.
             "quality_score": None,
+            "staged_content": sa.null(),
+            "staged_content_hash": sa.null(),
             "version": t.c.version + 1,
             "updated_at": sa.func.now(),
-            "deleted_at": None,
         },
-        # Unchanged content leaves the row alone, whatever status the cold path gave it.
-        where=t.c.content_hash.is_distinct_from(excluded.content_hash),
+        # Unchanged content leaves the row alone, whatever status the cold path gave it; a served
+        # row is only ever replaced to archive it (its other changes are staged beside it).
+        where=sa.and_(
+            t.c.content_hash.is_distinct_from(excluded.content_hash),
+            sa.or_(t.c.status != PolicyStatus.ACTIVE.value, excluded.status == PolicyStatus.ARCHIVED.value),
+        ),
     ).returning(t.c.id, t.c.version)
+
+
+# A change to a served policy waits beside it; the served columns stay as they are.
+_STAGE_BESIDE = sa.text(
+    """
+    UPDATE policies AS p
+    SET staged_content = CAST(v.content AS jsonb), staged_content_hash = v.hash,
+        version = p.version + 1, updated_at = now()
+    FROM unnest(CAST(:ids AS text[]), CAST(:contents AS text[]), CAST(:hashes AS text[]))
+        AS v(id, content, hash)
+    WHERE p.id = v.id AND p.status = :active AND p.content_hash IS DISTINCT FROM v.hash
+      AND p.staged_content_hash IS DISTINCT FROM v.hash
+    RETURNING p.id, p.version
+    """
+)
 
 
 def _latest_per_policy(accepted: Sequence[Accepted]) -> list[Accepted]:
@@ -187,32 +228,62 @@ def stage(
     report = StageReport(records=len(accepted) + len(refused))
     latest = _latest_per_policy(accepted)
     report.superseded_in_batch = len(accepted) - len(latest)
-    written: dict[str, int] = {}
-    rows = [_policy_row(item) for item in latest]
-    ids = [row["id"] for row in rows]
-    existing = (
-        set(
+    today = lifecycle.as_of(get_settings())
+    rows = {row["id"]: row for row in (_policy_row(item, today) for item in latest)}
+    ids = list(rows)
+    # Locked, so the cold path cannot activate a row between this read and the writes below.
+    served = (
+        dict(
             connection.execute(
-                sa.text("SELECT id FROM policies WHERE id = ANY(:ids)"), {"ids": ids}
-            ).scalars()
+                sa.text("SELECT id, status FROM policies WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+                {"ids": ids},
+            ).all()
         )
         if ids
-        else set()
+        else {}
     )
-    for policy_id, version in upsert_returning(connection, _upsert_statement(), rows):
+    beside = [
+        item
+        for item in latest
+        if served.get(item.announcement.policy_id) == PolicyStatus.ACTIVE.value
+        and rows[item.announcement.policy_id]["status"] != PolicyStatus.ARCHIVED.value
+    ]
+    written: dict[str, int] = {}
+    staged: dict[str, int] = {}
+    if beside:
+        staged = dict(
+            connection.execute(
+                _STAGE_BESIDE,
+                {
+                    "ids": [i.announcement.policy_id for i in beside],
+                    "contents": [i.announcement.model_dump_json() for i in beside],
+                    "hashes": [i.announcement.content_hash for i in beside],
+                    "active": PolicyStatus.ACTIVE.value,
+                },
+            ).all()
+        )
+    skip = {i.announcement.policy_id for i in beside}
+    for policy_id, version in upsert_returning(
+        connection, _upsert_statement(), [row for pid, row in rows.items() if pid not in skip]
+    ):
         written[policy_id] = version
     messages: list[OutboxMessage] = []
     for item in latest:
         policy_id = item.announcement.policy_id
-        version = written.get(policy_id)
+        version = written.get(policy_id) or staged.get(policy_id)
         if version is None:
             report.unchanged += 1
             continue
-        if policy_id in existing:
+        if policy_id in staged:
+            report.staged_beside_active += 1
+        if policy_id in served:
             report.updated += 1
         else:
             report.inserted += 1
         report.written_policy_ids.append(policy_id)
+        if rows[policy_id]["status"] == PolicyStatus.ARCHIVED.value:
+            report.archived += 1  # closed already: nothing is pending, so no PolicyValidated
+            continue
         messages.append(validated_message(builder, item, version))
     for item in refused:
         messages.append(dlq_message(item, dlq_topic))

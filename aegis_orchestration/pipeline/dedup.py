@@ -1,9 +1,16 @@
 """Cross-source deduplication: one programme announced by several sources becomes one policy.
 
 Records are blocked by normalised organisation and period end, then matched on normalised title,
-exactly or by fuzzy ratio (rapidfuzz) for near-duplicates such as a changed bracket prefix or a
-spacing difference. The survivor is chosen by a stable source priority, so a policy keeps its id
-from run to run, and it records every source's id.
+exactly or by fuzzy ratio (rapidfuzz) for near-duplicates such as bracket noise, 「」, 년/년도 or
+spacing. A fuzzy ratio cannot tell programmes apart that differ in one token, so before any title
+is compared, records that name different things are kept apart (:func:`conflicts`): different
+region tags or region codes, different numbers (years, rounds 1차/2차, cohorts 제3기/4기) or
+different edition words (상반기/하반기, 추가). Merging two programmes is the worse error: a
+founder loses one of them.
+
+The survivor is chosen by a stable source priority, so a policy keeps its id from run to run;
+it records every source's id, the union of their region codes, and why each member merged
+(:class:`MergeEvidence`: the fields that matched and the title score).
 
 A day's records are also matched against the policies already stored in the same blocks
 (``StoredPolicy``, looked up by the ``dedup_key`` column): a programme a second source posts on a
@@ -22,9 +29,17 @@ from datetime import date, datetime
 from rapidfuzz import fuzz
 
 from aegis_shared.models import Announcement
+from aegis_shared.text import region_codes
 
 SOURCE_PRIORITY = ("bizinfo", "kstartup", "mss", "rss", "web")
 NEAR_DUPLICATE_RATIO = 92.0
+
+# "2026년도" and "2026년" are one year; "'26년" names it too.
+_YEAR_SUFFIX = re.compile(r"년도")
+_SHORT_YEAR = re.compile(r"(?<![\d])[\'’‘]?(\d{2})\s*년(?!\d)")
+_NUMBER = re.compile(r"\d+")
+# Words that name one edition of a recurring call; a different (or missing) one is another call.
+_EDITION_WORDS = re.compile(r"상반기|하반기|전반기|후반기|추가\s*모집|추가\s*공고|추경")
 
 _BRACKETED = re.compile(r"^\s*[\[\(（【<〈][^\]\)）】>〉]{0,40}[\]\)）】>〉]\s*")
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -37,6 +52,94 @@ def normalise_title(title: str) -> str:
         text = _BRACKETED.sub("", text, count=1)
     text = _YEAR_PREFIX.sub(r"\1", text)
     return _NOISE.sub("", text).lower()
+
+
+@dataclass(frozen=True)
+class TitleMarks:
+    """What a title says that a fuzzy ratio would wave through: regions, numbers and edition words."""
+
+    regions: frozenset[str]
+    numbers: tuple[int, ...]
+    editions: frozenset[str]
+
+
+def title_marks(title: str) -> TitleMarks:
+    """The regions, numbers (years, rounds, cohorts) and edition words a title names."""
+    text = _YEAR_SUFFIX.sub("년", unicodedata.normalize("NFKC", title))
+    text = _SHORT_YEAR.sub(lambda m: f"20{m.group(1)}년", text)
+    editions = frozenset(re.sub(r"\s+", "", m.group(0)) for m in _EDITION_WORDS.finditer(text))
+    return TitleMarks(
+        regions=frozenset(region_codes(text)),
+        numbers=tuple(sorted(int(n) for n in _NUMBER.findall(text))),
+        editions=editions,
+    )
+
+
+def conflicts(a: Announcement, b: Announcement) -> list[str]:
+    """Why ``a`` and ``b`` cannot be one programme, whatever their titles' similarity; empty if none.
+
+    A region known on one side only is not a conflict (K-Startup titles carry no ``[지역]`` tag that
+    bizinfo's do), but two known, different region sets are.
+    """
+    reasons: list[str] = []
+    if normalise_org(a.organization) != normalise_org(b.organization):
+        reasons.append("organization")
+    if a.period_end != b.period_end or a.period_open_ended != b.period_open_ended:
+        reasons.append("period")
+    codes_a, codes_b = set(a.region_codes), set(b.region_codes)
+    if codes_a and codes_b and codes_a != codes_b:
+        reasons.append("region_codes")
+    marks_a, marks_b = title_marks(a.title), title_marks(b.title)
+    if marks_a.regions and marks_b.regions and marks_a.regions != marks_b.regions:
+        reasons.append("region_tags")
+    if marks_a.numbers != marks_b.numbers:
+        reasons.append("numbers")  # years, rounds (1차/2차), cohorts (제3기/4기)
+    if marks_a.editions != marks_b.editions:
+        reasons.append("edition")
+    return reasons
+
+
+def title_score(a: Announcement, b: Announcement) -> float:
+    """Similarity of the normalised titles in [0, 100]; 100 when they are equal."""
+    ta, tb = normalise_title(a.title), normalise_title(b.title)
+    return 100.0 if ta == tb else round(float(fuzz.ratio(ta, tb)), 1)
+
+
+@dataclass(frozen=True)
+class MergeEvidence:
+    """Why ``member`` became part of the policy ``into``: what matched, and how well the titles did."""
+
+    member: str
+    into: str
+    title_score: float
+    matched: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "member": self.member,
+            "into": self.into,
+            "title_score": self.title_score,
+            "matched": list(self.matched),
+        }
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.member} merged into {self.into}: title similarity {self.title_score:.1f} "
+            f"(≥ {NEAR_DUPLICATE_RATIO:g}); same {', '.join(self.matched)}"
+        )
+
+
+def _evidence(member: Announcement, leader: Announcement, score: float) -> MergeEvidence:
+    matched = ["organization", "period"]
+    if member.region_codes and leader.region_codes:
+        matched.append("region_codes")
+    marks = title_marks(member.title)
+    if marks.numbers:
+        matched.append("numbers " + "/".join(map(str, marks.numbers)))
+    if marks.editions:
+        matched.append("edition " + "/".join(sorted(marks.editions)))
+    return MergeEvidence(member.policy_id, leader.policy_id, score, tuple(matched))
 
 
 def normalise_org(org: str | None) -> str:
@@ -76,13 +179,26 @@ class PolicyCandidate:
     policy appearing.
     """
 
-    survivor: Announcement
+    leader: Announcement
     members: list[Announcement] = field(default_factory=list)
     stored: list[StoredPolicy] = field(default_factory=list)
+    evidence: list[MergeEvidence] = field(default_factory=list)
 
     @property
     def policy_id(self) -> str:
-        return self.survivor.policy_id
+        return self.leader.policy_id
+
+    @property
+    def survivor(self) -> Announcement:
+        """The leader's record, carrying the union of every member's region codes."""
+        codes = set(self.leader.region_codes)
+        for item in [*self.members, *(p.record for p in self.stored)]:
+            codes.update(item.region_codes)
+        if codes == set(self.leader.region_codes):
+            return self.leader
+        merged = self.leader.model_copy(update={"region_codes": sorted(codes)})
+        merged.content_hash = merged.compute_content_hash()
+        return merged
 
     @property
     def source_ids(self) -> list[str]:
@@ -108,13 +224,13 @@ class PolicyCandidate:
         A stored survivor's own ``collected_at`` is older than the record it absorbs; advancing it
         keeps the ``collected_at`` guard meaningful, so a re-run of an older day cannot re-score it.
         """
-        if any(m is self.survivor for m in self.members):
-            return self.survivor.collected_at
+        if any(m is self.leader for m in self.members):
+            return self.leader.collected_at
         return max(m.collected_at for m in self.members)
 
     @property
     def dedup_key(self) -> str:
-        return block_key(self.survivor)
+        return block_key(self.leader)
 
 
 def _rank(announcement: Announcement) -> tuple[int, int, str]:
@@ -172,15 +288,23 @@ def deduplicate(
 
 
 def _cluster(entries: Sequence[tuple[Announcement, StoredPolicy | None]]) -> list[PolicyCandidate]:
-    groups: list[tuple[str, PolicyCandidate]] = []
-    for item, policy in entries:  # best-ranked first, so the first entry of a group is its survivor
-        title = normalise_title(item.title)
-        group = next(
-            (g for key, g in groups if title == key or fuzz.ratio(title, key) >= NEAR_DUPLICATE_RATIO), None
-        )
+    groups: list[tuple[list[Announcement], PolicyCandidate]] = []
+    for item, policy in entries:  # best-ranked first, so the first entry of a group is its leader
+        group: PolicyCandidate | None = None
+        for seen, candidate in groups:
+            # A member must agree with everyone already in the group, not only the leader.
+            if any(conflicts(item, other) for other in seen):
+                continue
+            score = title_score(item, candidate.leader)
+            if score >= NEAR_DUPLICATE_RATIO:
+                group = candidate
+                seen.append(item)
+                if item.policy_id != candidate.policy_id:
+                    candidate.evidence.append(_evidence(item, candidate.leader, score))
+                break
         if group is None:
-            group = PolicyCandidate(survivor=item)
-            groups.append((title, group))
+            group = PolicyCandidate(leader=item)
+            groups.append(([item], group))
         if policy is not None:
             group.stored.append(policy)
         if policy is None or item is not policy.record:

@@ -1,8 +1,9 @@
 """Expiry: active policies whose application period has ended leave the serving set.
 
 A policy is judged when it is scored, but time keeps moving: a programme that closed yesterday
-must stop being recommended today. Expiry archives every active policy whose ``period_end`` is
-before the as-of day (Asia/Seoul) and that is not open-ended, with the same trail a status change
+must stop being recommended today. Expiry archives every active policy that the lifecycle rule
+says is closed on the as-of day (Asia/Seoul): its period ended before that day, or its source
+closed it. It leaves the same trail a status change
 in the cold path leaves: a version bump, a ``processing_history`` row, an ``audit_logs`` row and a
 ``PolicyQualityUpdated`` event in the transactional outbox. The store syncs then delete them.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from aegis_orchestration.pipeline.lifecycle import StatusReason, closure
 from aegis_orchestration.pipeline.outbox import OutboxMessage, write_messages
 from aegis_orchestration.pipeline.policies import quality_event
 from aegis_orchestration.pipeline.quality import DIMENSIONS
@@ -24,21 +26,25 @@ from aegis_shared.models import PolicyStatus
 
 STAGE = "expiry"
 ACTOR = "aegis-expiry"
-REASON = "period_ended"
 
-# One statement: the old status comes from a locked read, so a concurrent cold-path write is
-# waited for and the row re-checked, and a second run finds nothing left to archive.
+# Due rows are read locked, so a concurrent cold-path write is waited for and the row re-checked,
+# and a second run finds nothing left to archive. Which rows are due, and why, is the lifecycle
+# rule's call (lifecycle.closure); this query only narrows the candidates by index.
+_DUE = sa.text(
+    """
+    SELECT id, source, status, period_end, closed_by_source, quality_score FROM policies
+    WHERE status = :active AND deleted_at IS NULL AND (period_end < :as_of OR closed_by_source)
+    ORDER BY id
+    FOR UPDATE
+    """
+)
 _ARCHIVE = sa.text(
     """
-    WITH due AS (
-        SELECT id, status FROM policies
-        WHERE status = :active AND deleted_at IS NULL
-          AND NOT period_open_ended AND period_end IS NOT NULL AND period_end < :as_of
-        FOR UPDATE
-    )
-    UPDATE policies p SET status = :archived, updated_at = now(), version = p.version + 1
-    FROM due WHERE p.id = due.id
-    RETURNING p.id, due.status AS previous_status, p.version, p.period_end, p.quality_score
+    UPDATE policies p SET status = :archived, status_reason = v.reason, updated_at = now(),
+        version = p.version + 1
+    FROM unnest(CAST(:ids AS text[]), CAST(:reasons AS text[])) AS v(id, reason)
+    WHERE p.id = v.id
+    RETURNING p.id, p.version
     """
 )
 
@@ -50,6 +56,16 @@ _LATEST_SCORES = sa.text(
     ORDER BY policy_id, id DESC
     """
 )
+
+
+@dataclass(frozen=True)
+class _Archived:
+    id: str
+    previous_status: str
+    version: int
+    quality_score: float | None
+    period_end: date | None
+    reasons: tuple[StatusReason, ...]
 
 
 @dataclass
@@ -68,13 +84,33 @@ def expire_policies(
     """
     report = ExpiryReport(as_of=as_of)
     with engine.begin() as conn:
-        archived = conn.execute(
-            _ARCHIVE,
-            {"active": PolicyStatus.ACTIVE.value, "archived": PolicyStatus.ARCHIVED.value, "as_of": as_of},
-        ).all()
-        if not archived:
+        due = conn.execute(_DUE, {"active": PolicyStatus.ACTIVE.value, "as_of": as_of}).all()
+        why = {
+            row.id: closure(
+                period_end=row.period_end,
+                closed_by_source=row.closed_by_source,
+                source=row.source,
+                today=as_of,
+            )
+            for row in due
+        }
+        due = [row for row in due if why[row.id]]
+        if not due:
             return report
-        archived = sorted(archived, key=lambda row: row.id)
+        versions = dict(
+            conn.execute(
+                _ARCHIVE,
+                {
+                    "archived": PolicyStatus.ARCHIVED.value,
+                    "ids": [row.id for row in due],
+                    "reasons": ["; ".join(r.message for r in why[row.id]) for row in due],
+                },
+            ).all()
+        )
+        archived = [
+            _Archived(row.id, row.status, versions[row.id], row.quality_score, row.period_end, why[row.id])
+            for row in due
+        ]
         report.archived = [row.id for row in archived]
         insert_rows(
             conn,
@@ -88,8 +124,9 @@ def expire_policies(
                     "details": {
                         "version": row.version,
                         "previous_status": row.previous_status,
-                        "reason": REASON,
-                        "period_end": row.period_end.isoformat(),
+                        "reason": row.reasons[0].code,
+                        "reasons": [r.as_dict() for r in row.reasons],
+                        "period_end": row.period_end.isoformat() if row.period_end else None,
                         "as_of": as_of.isoformat(),
                     },
                 }
@@ -109,8 +146,7 @@ def expire_policies(
                     "new_values": {
                         "status": PolicyStatus.ARCHIVED.value,
                         "version": row.version,
-                        "reason": REASON,
-                        "period_end": row.period_end.isoformat(),
+                        "reason": "; ".join(r.message for r in row.reasons),
                     },
                 }
                 for row in archived

@@ -16,7 +16,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from aegis_orchestration.pipeline.decisions import reason_text
 from aegis_orchestration.pipeline.dedup import PolicyCandidate, StoredPolicy, block_key, block_key_of
+from aegis_orchestration.pipeline.lifecycle import MERGED_INTO
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_orchestration.pipeline.quality import DIMENSIONS
 from aegis_orchestration.pipeline.upserts import (
@@ -43,6 +45,7 @@ ANNOUNCEMENT_COLUMNS = (
     "period_note",
     "region_codes",
     "target_groups",
+    "closed_by_source",
 )
 
 # What both paths write to a policy row (the cold path adds its dedup key and collection time).
@@ -53,6 +56,7 @@ POLICY_COLUMNS = (
     "source_ids",
     *ANNOUNCEMENT_COLUMNS,
     "status",
+    "status_reason",
     "quality_score",
     "content_hash",
     "version",
@@ -74,14 +78,22 @@ def load_collected(engine: sa.Engine, day: date) -> list[Announcement]:
 
 
 def load_pending(engine: sa.Engine) -> list[Announcement]:
-    """Policies the hot path staged as ``pending_validation``, for the cold path to finish."""
+    """What the hot path left for the cold path to finish.
+
+    Rows it staged as ``pending_validation``, and changes it staged beside a served (active)
+    version (``staged_content``), which stays served until the cold path decides on the change.
+    """
     query = sa.text(
         f"SELECT source, source_id, content_hash, {', '.join(ANNOUNCEMENT_COLUMNS)}, collected_at, "
-        "created_at FROM policies WHERE status = :status AND deleted_at IS NULL ORDER BY id"
+        "created_at, staged_content FROM policies "
+        "WHERE (status = :status OR staged_content IS NOT NULL) AND deleted_at IS NULL ORDER BY id"
     )
     with engine.connect() as conn:
         rows = conn.execute(query, {"status": PolicyStatus.PENDING_VALIDATION.value}).mappings().all()
-    return [_from_row(row) for row in rows]
+    return [
+        Announcement.model_validate(row["staged_content"]) if row["staged_content"] else _from_row(row)
+        for row in rows
+    ]
 
 
 def _from_row(row: Any) -> Announcement:
@@ -164,7 +176,7 @@ class UpsertReport:
 _COLUMNS = (*POLICY_COLUMNS, "dedup_key", "collected_at")
 
 
-def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[str, object]:
+def _row(candidate: PolicyCandidate, decided: dict[str, Any]) -> dict[str, object]:
     item = candidate.survivor
     row = {name: getattr(item, name) for name in ANNOUNCEMENT_COLUMNS}
     row.update(
@@ -173,8 +185,9 @@ def _row(candidate: PolicyCandidate, status: str, score: float | None) -> dict[s
         source=item.source,
         source_id=item.source_id,
         source_ids=candidate.source_ids,
-        status=status,
-        quality_score=score,
+        status=str(decided["status"]),
+        status_reason=reason_text(decided["reasons"]),
+        quality_score=float(decided["total"]),
         content_hash=item.content_hash,
         dedup_key=candidate.dedup_key,
         version=1,
@@ -198,17 +211,22 @@ def _upsert_statement() -> sa.Insert:
                 merged_source_ids("policies.source_ids", "excluded.source_ids"), JSONB
             ),
             "status": excluded.status,
+            "status_reason": excluded.status_reason,
             "quality_score": excluded.quality_score,
             "content_hash": excluded.content_hash,
             "collected_at": excluded.collected_at,
             "dedup_key": excluded.dedup_key,
+            # The cold path has now decided on whatever the hot path staged beside a served version.
+            "staged_content": sa.null(),
+            "staged_content_hash": sa.null(),
             "version": t.c.version + 1,
             "updated_at": sa.func.now(),
-            "deleted_at": None,
+            # deleted_at is left alone: a soft delete is another service's decision, never undone here.
         },
         where=sa.and_(
             sa.or_(t.c.collected_at.is_(None), excluded.collected_at >= t.c.collected_at),
             sa.or_(
+                t.c.staged_content_hash.is_not(None),
                 t.c.content_hash.is_distinct_from(excluded.content_hash),
                 t.c.status.is_distinct_from(excluded.status),
                 t.c.quality_score.is_distinct_from(excluded.quality_score),
@@ -257,9 +275,8 @@ def upsert_policies(
         before = dict(
             conn.execute(sa.text("SELECT id, status FROM policies WHERE id = ANY(:ids)"), {"ids": ids}).all()
         )
-        rows = [
-            _row(c, str(by_id[c.policy_id]["status"]), float(by_id[c.policy_id]["total"])) for c in candidates
-        ]
+        rows = [_row(c, by_id[c.policy_id]) for c in candidates]
+        evidence = {c.policy_id: [e.as_dict() for e in c.evidence] for c in candidates}
         written = {row.id: row.version for row in upsert_returning(conn, _UPSERT, rows)}
         history = _merge_source_ids(conn, [row for row in rows if row["id"] not in written], run_id)
         report.sources_merged = len(history)
@@ -279,10 +296,7 @@ def upsert_policies(
                 {
                     "policy_id": policy_id,
                     "run_id": run_id,
-                    **{
-                        d: float(score_row[d])
-                        for d in (*DIMENSIONS, "total")
-                    },
+                    **{d: float(score_row[d]) for d in (*DIMENSIONS, "total")},
                 }
             )
             previous = before.get(policy_id)
@@ -296,6 +310,9 @@ def upsert_policies(
                         "version": written[policy_id],
                         "content_hash": row["content_hash"],
                         "previous_status": previous,
+                        "reasons": score_row["reasons"],
+                        "source_ids": row["source_ids"],
+                        "merges": evidence[policy_id],
                     },
                 }
             )
@@ -306,10 +323,7 @@ def upsert_policies(
                     "previous_status": previous or PolicyStatus.PENDING_VALIDATION.value,
                     "status": row["status"],
                     "quality_score": row["quality_score"],
-                    "scores": {
-                        d: float(score_row[d])
-                        for d in DIMENSIONS
-                    },
+                    "scores": {d: float(score_row[d]) for d in DIMENSIONS},
                 }
                 report.transitions.append(transition)
                 if events is not None:
@@ -321,7 +335,11 @@ def upsert_policies(
                         "action": "status_changed",
                         "actor": "aegis-cold-path",
                         "old_values": {"status": previous},
-                        "new_values": {"status": row["status"], "version": written[policy_id]},
+                        "new_values": {
+                            "status": row["status"],
+                            "version": written[policy_id],
+                            "reason": row["status_reason"],
+                        },
                     }
                 )
         insert_rows(conn, "quality_metrics", metrics)
@@ -371,15 +389,25 @@ def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate]
     absorbed = {m.policy_id: c.policy_id for c in candidates for m in c.absorbed}
     if not absorbed:
         return 0
+    why = {e.member: e for c in candidates for e in c.evidence}
+    reasons = {
+        pid: why[pid].message if pid in why else f"{pid} merged into {into}" for pid, into in absorbed.items()
+    }
     # The old status comes from a locked read in the same statement, for the audit trail.
     archived = conn.execute(
         sa.text(
             "WITH old AS (SELECT id, status FROM policies WHERE id = ANY(:ids) AND status <> :archived "
             "FOR UPDATE) "
-            "UPDATE policies p SET status = :archived, updated_at = now(), version = p.version + 1 "
-            "FROM old WHERE p.id = old.id RETURNING p.id, old.status, p.version"
+            "UPDATE policies p SET status = :archived, status_reason = v.reason, updated_at = now(), "
+            "version = p.version + 1 "
+            "FROM old JOIN unnest(CAST(:ids AS text[]), CAST(:reasons AS text[])) AS v(id, reason) "
+            "ON v.id = old.id WHERE p.id = old.id RETURNING p.id, old.status, p.version"
         ),
-        {"archived": PolicyStatus.ARCHIVED.value, "ids": list(absorbed)},
+        {
+            "archived": PolicyStatus.ARCHIVED.value,
+            "ids": list(reasons),
+            "reasons": list(reasons.values()),
+        },
     ).all()
     insert_rows(
         conn,
@@ -389,7 +417,11 @@ def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate]
                 "policy_id": pid,
                 "stage": "dedup",
                 "status": PolicyStatus.ARCHIVED.value,
-                "details": {"merged_into": absorbed[pid]},
+                "details": {
+                    "merged_into": absorbed[pid],
+                    "reasons": [{"code": MERGED_INTO, "message": reasons[pid]}],
+                    "merge": why[pid].as_dict() if pid in why else None,
+                },
                 "run_id": run_id,
             }
             for pid, _, _ in archived

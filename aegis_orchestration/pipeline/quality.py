@@ -2,7 +2,9 @@
 
 Each of the four dimensions (completeness, accuracy, consistency, timeliness) is a set of
 row-level expectations; a policy's dimension score is the share of them it meets, so every
-number can be traced to a named expectation. GX is imported lazily: it is slow to import and
+number can be traced to a named expectation. The total weighs them with the configured weights
+(:class:`~aegis_orchestration.pipeline.lifecycle.Rules`); what status follows from a total is the
+lifecycle rule's business, not this module's. GX is imported lazily: it is slow to import and
 only the cold path needs it.
 """
 
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from aegis_orchestration.pipeline.lifecycle import Rules
+from aegis_shared.config import QUALITY_DIMENSIONS
 from aegis_shared.errors import PipelineError
 from aegis_shared.models import Announcement, PolicyStatus
 from aegis_shared.text.regions import ALL_REGION_CODES
@@ -23,10 +27,8 @@ from aegis_shared.text.regions import ALL_REGION_CODES
 if TYPE_CHECKING:
     import great_expectations as gx
 
-ACTIVE_THRESHOLD = 0.7
-WEIGHTS = {"completeness": 0.3, "accuracy": 0.3, "consistency": 0.2, "timeliness": 0.2}
 PLACEHOLDER_ORGANIZATIONS = ["기초자치단체", "광역자치단체", "직접수행", "공공기관", "민간", "기타", "-"]
-DIMENSIONS = tuple(WEIGHTS)
+DIMENSIONS = QUALITY_DIMENSIONS
 
 
 def frame(announcements: Sequence[Announcement], policy_ids: Sequence[str], today: date) -> pd.DataFrame:
@@ -122,18 +124,18 @@ def validate_frame(df: pd.DataFrame, expectations: Sequence[Any], name: str) -> 
 
 @dataclass(frozen=True)
 class QualityReport:
-    scores: pd.DataFrame  # policy_id, completeness, accuracy, consistency, timeliness, total, status
+    scores: pd.DataFrame  # policy_id, completeness, accuracy, consistency, timeliness, total
     failures: dict[str, int]  # expectation id -> rows failing it
 
 
-def score(df: pd.DataFrame) -> QualityReport:
-    """Score every row in [0, 1] per dimension, weight them into ``total`` and set the status."""
+def score(df: pd.DataFrame, rules: Rules | None = None) -> QualityReport:
+    """Score every row in [0, 1] per dimension and weight them into ``total`` (``rules``' weights)."""
+    rules = rules or Rules()
     result = pd.DataFrame({"policy_id": df["policy_id"]})
     failures: dict[str, int] = {}
     if df.empty:
         for dimension in (*DIMENSIONS, "total"):
             result[dimension] = pd.Series(dtype="float64")
-        result["status"] = pd.Series(dtype="object")
         return QualityReport(result, failures)
     groups = _row_expectations()
     for dimension, exps in groups.items():
@@ -158,11 +160,7 @@ def score(df: pd.DataFrame) -> QualityReport:
         failures[f"{dimension}:{config.type}:{column}"] = int(failing.sum())
     for dimension, exps in groups.items():
         result[dimension] = (passed[dimension] / len(exps)).round(4)
-    result["total"] = sum(result[d] * w for d, w in WEIGHTS.items()).round(4)
-    result["status"] = [
-        PolicyStatus.ACTIVE.value if total >= ACTIVE_THRESHOLD else PolicyStatus.REJECTED.value
-        for total in result["total"]
-    ]
+    result["total"] = sum(result[d] * rules.weights[d] for d in DIMENSIONS).round(4)
     return QualityReport(result, failures)
 
 
@@ -181,7 +179,8 @@ def output_expectations() -> list[Any]:
         e.ExpectColumnValuesToBeUnique(column="policy_id"),
         e.ExpectColumnValuesToNotBeNull(column="policy_id"),
         e.ExpectColumnValuesToBeInSet(
-            column="status", value_set=[PolicyStatus.ACTIVE.value, PolicyStatus.REJECTED.value]
+            column="status",
+            value_set=[PolicyStatus.ACTIVE.value, PolicyStatus.REJECTED.value, PolicyStatus.ARCHIVED.value],
         ),
     ]
     checks += [
@@ -190,7 +189,7 @@ def output_expectations() -> list[Any]:
     return checks
 
 
-def histogram_markdown(totals: pd.Series, bins: int = 10) -> str:
+def histogram_markdown(totals: pd.Series, bins: int = 10, threshold: float = Rules.threshold) -> str:
     """A Markdown bar chart of the total score distribution (readable in the Dagster UI)."""
     if totals.empty:
         return "_no policies scored_"
@@ -202,6 +201,6 @@ def histogram_markdown(totals: pd.Series, bins: int = 10) -> str:
     for bucket, count in counts.items():
         low = bucket / bins
         bar = "█" * max(round(30 * count / widest), 1 if count else 0)
-        marker = " ← active from 0.7" if abs(low - ACTIVE_THRESHOLD) < 1e-9 else ""
+        marker = f" ← active from {threshold:g}" if low <= threshold < low + 1 / bins - 1e-9 else ""
         lines.append(f"| {low:.1f}–{low + 1 / bins:.1f} | {count} | {bar}{marker} |")
     return "\n".join(lines)

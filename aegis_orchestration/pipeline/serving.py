@@ -8,14 +8,22 @@ computed here with the same function, so a changed derivation shows as drift.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from datetime import date
 
 import sqlalchemy as sa
 
-from aegis_shared.models import PolicyStatus
+from aegis_orchestration.pipeline import lifecycle
+from aegis_shared.config import get_settings
 from aegis_shared.stores.base import PolicyDocument, store_fingerprint
 
-# The serving set: what every store must hold (and nothing else).
-_SERVING = f"status = '{PolicyStatus.ACTIVE.value}' AND deleted_at IS NULL"
+# The serving set: what every store must hold (and nothing else), by the lifecycle rule: an
+# active row whose period has ended since it was scored is not served even before expiry runs.
+_SERVING = lifecycle.SERVABLE_SQL
+
+
+def _today() -> dict[str, date]:
+    return {"today": lifecycle.as_of(get_settings())}
+
 # In PolicyDocument.from_row's parameter order.
 _DOCUMENT_COLUMNS = (
     "id, content_hash, title, summary, organization, executing_organization, category, region_codes, "
@@ -32,7 +40,7 @@ _SEPARATOR = "\x1f"
 def serving_fingerprints(engine: sa.Engine, derivation: str) -> dict[str, str]:
     """policy id -> fingerprint, under ``derivation``, of every policy the serving stores must hold."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(f"SELECT id, content_hash FROM policies WHERE {_SERVING}"))
+        rows = conn.execute(sa.text(f"SELECT id, content_hash FROM policies WHERE {_SERVING}"), _today())
         return {policy_id: store_fingerprint(content_hash, derivation) for policy_id, content_hash in rows}
 
 
@@ -60,7 +68,7 @@ def iter_documents(
     query = sa.text(f"SELECT {_DOCUMENT_COLUMNS} FROM policies WHERE id = ANY(:ids) AND {_SERVING}")
     for start in range(0, len(ordered), batch_size):
         with engine.connect() as conn:
-            rows = conn.execute(query, {"ids": ordered[start : start + batch_size]}).all()
+            rows = conn.execute(query, {"ids": ordered[start : start + batch_size], **_today()}).all()
         if rows:
             yield [_document(row, derivation) for row in rows]
 
@@ -74,7 +82,10 @@ def _scan(
         cursor = connection.cursor(name="aegis_serving_scan")
         try:
             cursor.itersize = batch_size
-            cursor.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM policies WHERE {_SERVING}")
+            cursor.execute(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM policies WHERE {_SERVING.replace(':today', '%(today)s')}",
+                _today(),
+            )
             while rows := cursor.fetchmany(batch_size):
                 docs = [_document(row, derivation) for row in rows if row[0] in wanted]
                 if docs:

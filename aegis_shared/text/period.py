@@ -40,6 +40,11 @@ _COMPACT = re.compile(r"(?<!\d)(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?!\d)")
 _SEPARATOR = re.compile(r"\s*[~～〜∼]\s*|\s+[-–—]\s+")
 # Things that follow a date and carry no information of their own: weekday, time, "까지".
 _DECORATION = re.compile(r"\(\s*[월화수목금토일]\s*\)|\d{1,2}\s*:\s*\d{2}(?:\s*:\s*\d{2})?|까지|부터")
+_STARTS_FROM = re.compile(r"부터|이후|시작")
+# What a start-only period says around its date that is not a note (weekday, time, "from").
+_START_WORDS = re.compile(r"\(\s*[월화수목금토일]\s*\)|\d{1,2}\s*:\s*\d{2}(?:\s*:\s*\d{2})?|부터|이후|시작")
+NO_END_NOTE = "종료일 미기재"
+"""The note of a period that names a start and no end ("2026-03-01 ~", "2026.03.01부터")."""
 _NOTE = re.compile(r"[(\[]\s*([^()\[\]]*[가-힣][^()\[\]]*)\s*[)\]]")
 
 
@@ -111,6 +116,8 @@ def parse_period(text: str | None, today: date | None = None) -> Period:
     parts = _SEPARATOR.split(body, maxsplit=1)
     left = parts[0]
     right = parts[1] if len(parts) > 1 else ""
+    # "X ~" and "X부터" name a start and say nothing of the end: open-ended, never one day.
+    start_only = (len(parts) > 1 and not right.strip()) or bool(_STARTS_FROM.search(left))
     fallback_year = (today or date.today()).year
 
     start, start_has_year = _parse_side(left, original, default_year=fallback_year)
@@ -132,7 +139,14 @@ def parse_period(text: str | None, today: date | None = None) -> Period:
     if start is not None and not start_has_year and end is None:
         start = None  # a lone month/day with no year anywhere is too ambiguous to keep
 
-    if end is None and start is not None and not right:
+    if end is None and start is not None and start_only:
+        dateless = _FULL_DATE.sub(" ", _COMPACT.sub(" ", left))
+        rest = collapse_whitespace(_START_WORDS.sub(" ", dateless))
+        if re.search(r"[가-힣]", rest):
+            notes.insert(0, rest)  # "2026.03.01부터 예산 소진 시까지": the words say how it ends
+        elif not notes:
+            notes.append(NO_END_NOTE)
+    elif end is None and start is not None and not right:
         # A single date ("2026-09-30 까지" or "2026-09-03"): treat it as the deadline when the
         # text says 까지/마감, else as a one-day window.
         if re.search(r"까지|마감", original):

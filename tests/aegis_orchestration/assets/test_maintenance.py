@@ -15,6 +15,7 @@ from aegis_orchestration.assets.stores import store_checks
 from aegis_orchestration.definitions import all_assets
 from aegis_orchestration.jobs import expiry_job
 from aegis_shared.stores.base import PolicyStore
+from tests.aegis_orchestration.conftest import as_of
 from tests.aegis_orchestration.hot_path.helpers import announcement
 
 COLLECTED = "2026-11-10"
@@ -78,13 +79,15 @@ def served(make_resources: Callable[..., dict[str, object]]) -> dict[str, object
     engine: sa.Engine = resources["postgres"].engine()  # type: ignore[attr-defined]
     with engine.begin() as conn:
         insert_new(conn, list(RECORDS.values()), date.fromisoformat(COLLECTED))
-    result = dg.materialize(
-        [*all_assets, *store_checks],
-        selection=dg.AssetSelection.groups("cold_path", "serving"),
-        resources=resources,
-        partition_key=COLLECTED,
-        instance=dg.DagsterInstance.ephemeral(),
-    )
+    # Scored while every programme was still open; time then moves on to AS_OF.
+    with as_of(date.fromisoformat(COLLECTED)):
+        result = dg.materialize(
+            [*all_assets, *store_checks],
+            selection=dg.AssetSelection.groups("cold_path", "serving"),
+            resources=resources,
+            partition_key=COLLECTED,
+            instance=dg.DagsterInstance.ephemeral(),
+        )
     assert result.success
     ids = ids_by_name(resources)
     assert snapshot(resources)["policies"] == {pid: ("active", 1) for pid in ids.values()}

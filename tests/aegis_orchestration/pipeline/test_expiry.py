@@ -17,18 +17,20 @@ from tests.aegis_orchestration.hot_path.helpers import Database
 
 AS_OF = date(2026, 11, 22)
 
-# id -> (status, period_end, open-ended)
-POLICIES: dict[str, tuple[str, date | None, bool]] = {
-    "p:ended-yesterday": ("active", date(2026, 11, 21), False),
-    "p:ended-long-ago": ("active", date(2025, 3, 31), False),
-    "p:ends-today": ("active", date(2026, 11, 22), False),
-    "p:future": ("active", date(2027, 1, 31), False),
-    "p:open-ended": ("active", date(2026, 1, 31), True),
-    "p:no-end": ("active", None, False),
-    "p:rejected-ended": ("rejected", date(2026, 11, 1), False),
-    "p:pending-ended": ("pending_validation", date(2026, 11, 1), False),
+# id -> (status, period_end, open-ended, closed by its source)
+POLICIES: dict[str, tuple[str, date | None, bool, bool]] = {
+    "p:ended-yesterday": ("active", date(2026, 11, 21), False, False),
+    "p:ended-long-ago": ("active", date(2025, 3, 31), False, False),
+    "p:ends-today": ("active", date(2026, 11, 22), False, False),
+    "p:future": ("active", date(2027, 1, 31), False, False),
+    "p:open-ended": ("active", None, True, False),
+    "p:no-end": ("active", None, False, False),
+    "p:rejected-ended": ("rejected", date(2026, 11, 1), False, False),
+    "p:pending-ended": ("pending_validation", date(2026, 11, 1), False, False),
+    "p:source-closed": ("active", date(2027, 1, 31), False, True),
 }
-EXPIRED = ["p:ended-long-ago", "p:ended-yesterday"]
+EXPIRED = ["p:ended-long-ago", "p:ended-yesterday", "p:source-closed"]
+ENDED = ["p:ended-long-ago", "p:ended-yesterday"]
 
 
 @pytest.fixture
@@ -37,12 +39,12 @@ def seeded(db: Database) -> Database:
         conn.execute(
             sa.text(
                 "INSERT INTO policies (id, source, source_id, title, status, content_hash, period_end, "
-                "period_open_ended, quality_score, version) "
-                "VALUES (:id, 'bizinfo', :id, '지원사업', :status, 'h', :end, :open, 0.8, 3)"
+                "period_open_ended, closed_by_source, quality_score, version) "
+                "VALUES (:id, 'kstartup', :id, '지원사업', :status, 'h', :end, :open, :closed, 0.8, 3)"
             ),
             [
-                {"id": pid, "status": status, "end": end, "open": open_ended}
-                for pid, (status, end, open_ended) in POLICIES.items()
+                {"id": pid, "status": status, "end": end, "open": open_ended, "closed": closed}
+                for pid, (status, end, open_ended, closed) in POLICIES.items()
             ],
         )
         # Two scorings of one policy: its event repeats the latest.
@@ -88,7 +90,7 @@ def test_only_active_policies_whose_period_ended_are_archived(seeded: Database) 
     report = expire_policies(seeded.engine, AS_OF, run_id="run-1")
     assert report.archived == EXPIRED
     after = statuses(seeded.engine)
-    for pid, (status, _, _) in POLICIES.items():
+    for pid, (status, *_) in POLICIES.items():
         assert after[pid] == (("archived", 4) if pid in EXPIRED else (status, 3)), pid
 
 
@@ -96,23 +98,17 @@ def test_history_audit_and_outbox_rows_are_written_with_the_change(
     seeded: Database, events: EventPublisher
 ) -> None:
     report = expire_policies(seeded.engine, AS_OF, run_id="run-1", events=events)
-    assert report.events == 2
+    assert report.events == 3
     history, audits, outbox = trail(seeded.engine)
-    assert history == [
-        (
-            pid,
-            "expiry",
-            "archived",
-            {
-                "version": 4,
-                "previous_status": "active",
-                "reason": "period_ended",
-                "period_end": POLICIES[pid][1].isoformat(),  # type: ignore[union-attr]
-                "as_of": "2026-11-22",
-            },
-            "run-1",
-        )
-        for pid in EXPIRED
+    assert [(*h[:3], h[4]) for h in history] == [(pid, "expiry", "archived", "run-1") for pid in EXPIRED]
+    details = {h[0]: h[3] for h in history}
+    for pid in ENDED:
+        end = POLICIES[pid][1].isoformat()  # type: ignore[union-attr]
+        assert details[pid]["reason"] == "period_ended"
+        assert details[pid]["period_end"] == end and details[pid]["as_of"] == "2026-11-22"
+        assert f"ended on {end}, before 2026-11-22" in details[pid]["reasons"][0]["message"]
+    assert details["p:source-closed"]["reasons"] == [
+        {"code": "closed_by_source", "message": "kstartup marks applications as closed"}
     ]
     assert [(a[0], a[1], a[2], a[3], a[4]["status"], a[4]["version"]) for a in audits] == [
         (pid, "status_changed", "aegis-expiry", {"status": "active"}, "archived", 4) for pid in EXPIRED
@@ -136,6 +132,20 @@ def test_a_rerun_changes_nothing(seeded: Database, events: EventPublisher) -> No
 
 
 def test_the_as_of_day_decides_and_today_is_still_open(seeded: Database) -> None:
-    assert expire_policies(seeded.engine, date(2026, 11, 21), run_id="r").archived == ["p:ended-long-ago"]
+    assert expire_policies(seeded.engine, date(2026, 11, 21), run_id="r").archived == [
+        "p:ended-long-ago",
+        "p:source-closed",
+    ]
     assert expire_policies(seeded.engine, AS_OF, run_id="r").archived == ["p:ended-yesterday"]
     assert expire_policies(seeded.engine, date(2026, 11, 23), run_id="r").archived == ["p:ends-today"]
+
+
+def test_an_archived_policy_says_why_on_its_row(seeded: Database) -> None:
+    expire_policies(seeded.engine, AS_OF, run_id="r")
+    with seeded.engine.connect() as conn:
+        reasons = dict(conn.execute(sa.text("SELECT id, status_reason FROM policies")).all())
+    assert reasons["p:ended-yesterday"] == (
+        "application period ended on 2026-11-21, before 2026-11-22 (Asia/Seoul)"
+    )
+    assert reasons["p:source-closed"] == "kstartup marks applications as closed"
+    assert reasons["p:future"] is None  # untouched rows keep what they had

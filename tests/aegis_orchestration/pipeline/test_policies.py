@@ -21,8 +21,12 @@ TABLES = ("policies", "quality_metrics", "processing_history", "audit_logs")
 
 def scores(candidates: Sequence[PolicyCandidate], status: str = "active", total: float = 0.9) -> pd.DataFrame:
     dims = {d: 1.0 for d in ("completeness", "accuracy", "consistency", "timeliness")}
+    reasons = [{"code": "quality_passed" if status == "active" else "test", "message": f"{status} in a test"}]
     return pd.DataFrame(
-        [{"policy_id": c.policy_id, "status": status, "total": total, **dims} for c in candidates]
+        [
+            {"policy_id": c.policy_id, "status": status, "total": total, "reasons": reasons, **dims}
+            for c in candidates
+        ]
     )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from aegis_orchestration.pipeline import quality
+from aegis_orchestration.pipeline.lifecycle import Rules
 from aegis_shared.errors import PipelineError
 from aegis_shared.models import Announcement
 
@@ -58,14 +59,13 @@ def row(report: quality.QualityReport, policy_id: str) -> dict[str, object]:
     return report.scores.set_index("policy_id").loc[policy_id].to_dict()
 
 
-def test_a_complete_current_policy_scores_one_and_is_active(report: quality.QualityReport) -> None:
+def test_a_complete_current_policy_scores_one(report: quality.QualityReport) -> None:
     assert row(report, "full") == {
         "completeness": 1.0,
         "accuracy": 1.0,
         "consistency": 1.0,
         "timeliness": 1.0,
         "total": 1.0,
-        "status": "active",
     }
 
 
@@ -77,10 +77,7 @@ def test_each_dimension_moves_with_its_own_defects(report: quality.QualityReport
     assert row(report, "ancient")["timeliness"] == 0.5
 
 
-def test_threshold_splits_active_and_rejected(report: quality.QualityReport) -> None:
-    bare = row(report, "bare")
-    assert bare["total"] < quality.ACTIVE_THRESHOLD and bare["status"] == "rejected"
-    assert all((report.scores["total"] >= 0.7) == (report.scores["status"] == "active"))
+def test_every_part_and_the_total_stay_in_zero_one(report: quality.QualityReport) -> None:
     assert (
         report.scores[["completeness", "accuracy", "consistency", "timeliness", "total"]]
         .stack()
@@ -89,9 +86,20 @@ def test_threshold_splits_active_and_rejected(report: quality.QualityReport) -> 
     )
 
 
+def test_the_total_weighs_the_parts_with_the_configured_weights() -> None:
+    items = [complete("placeholder_org", organization="직접수행")]
+    frame = quality.frame(items, ["p"], TODAY)
+    default = quality.score(frame).scores.iloc[0]
+    only_consistency = Rules(weights={"completeness": 0, "accuracy": 0, "consistency": 1, "timeliness": 0})
+    weighted = quality.score(frame, only_consistency).scores.iloc[0]
+    assert weighted["total"] == pytest.approx(default["consistency"], abs=1e-4)
+    assert weighted["total"] < default["total"]
+
+
 def test_output_suite_passes_on_scores_and_fails_on_a_corrupt_frame(report: quality.QualityReport) -> None:
-    assert quality.validate_frame(report.scores, quality.output_expectations(), "ok").success
-    corrupt = report.scores.copy()
+    decided = report.scores.assign(status="active")
+    assert quality.validate_frame(decided, quality.output_expectations(), "ok").success
+    corrupt = decided.copy()
     corrupt.loc[0, "total"] = 1.7
     corrupt.loc[1, "policy_id"] = corrupt.loc[0, "policy_id"]
     result = quality.validate_frame(corrupt, quality.output_expectations(), "bad")

@@ -48,8 +48,15 @@ def add_policies(
                     ":source_id, :title, :summary, '중소벤처기업부', ARRAY['11', '26'], ARRAY['소상공인'], "
                     ":status, :hash)"
                 ),
-                {"id": policy_id, "source": source, "source_id": source_id, "title": title,
-                 "summary": summary, "status": status, "hash": f"h-{policy_id}"},
+                {
+                    "id": policy_id,
+                    "source": source,
+                    "source_id": source_id,
+                    "title": title,
+                    "summary": summary,
+                    "status": status,
+                    "hash": f"h-{policy_id}",
+                },
             )
 
 
@@ -153,8 +160,11 @@ def test_only_changed_policies_are_read_and_written_and_orphans_leave(
     search = TantivySearchStore(tmp_path / "index")
     sync_store(engine, search)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE policies SET content_hash = 'h-new', title = '스마트공장 2차' "
-                             "WHERE id = 'bizinfo:1'"))
+        conn.execute(
+            sa.text(
+                "UPDATE policies SET content_hash = 'h-new', title = '스마트공장 2차' WHERE id = 'bizinfo:1'"
+            )
+        )
         conn.execute(sa.text("UPDATE policies SET status = 'archived' WHERE id = 'kstartup:6'"))
     report = sync_store(engine, search)
     assert (report.upserted, report.deleted, report.unchanged) == (1, 1, 4)
@@ -177,9 +187,13 @@ def test_documents_are_read_either_way_with_their_fingerprints(
     assert set(docs) == {"bizinfo:1", "bizinfo:3", "kstartup:4", "kstartup:5"}  # rejected/absent skipped
     assert docs["bizinfo:1"].content_hash == store_fingerprint("h-bizinfo:1", "d/1")
     assert docs["bizinfo:1"] == PolicyDocument(
-        "bizinfo:1", store_fingerprint("h-bizinfo:1", "d/1"), "스마트공장 구축 지원",
-        summary="중소 제조기업의 공정 자동화를 돕습니다.", organization="중소벤처기업부",
-        region_codes=("11", "26"), target_groups=("소상공인",),
+        "bizinfo:1",
+        store_fingerprint("h-bizinfo:1", "d/1"),
+        "스마트공장 구축 지원",
+        summary="중소 제조기업의 공정 자동화를 돕습니다.",
+        organization="중소벤처기업부",
+        region_codes=("11", "26"),
+        target_groups=("소상공인",),
     )
     assert serving_fingerprints(engine, "d/1")["bizinfo:1"] == docs["bizinfo:1"].content_hash
 
