@@ -136,7 +136,7 @@ def raw_announcements(
             connection,
             result.rejected,
             partition_date=partition_date,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             dlq_topic=topic_name(settings, "dlq"),
         )
     dead_lettered = 0

@@ -41,6 +41,10 @@ class SourcesResource(dg.ConfigurableResource):
         3, description="Failed fetches in a row that open a source's breaker."
     )
     breaker_reset_seconds: float = Field(300.0, description="How long an open breaker fails fast.")
+    rss_feeds: list[str] | None = Field(
+        None, description="Feed paths under the RSS base URL; default: the ministry feeds of sources.md."
+    )
+    web_sites: list[str] | None = Field(None, description="Boards of web_sites.yaml to scrape; default: all.")
 
     def config(self) -> SourceConfig:
         """Resolve every field against the process settings."""
@@ -64,6 +68,8 @@ class SourcesResource(dg.ConfigurableResource):
             ),
             breaker_failure_threshold=self.breaker_failure_threshold,
             breaker_reset_seconds=self.breaker_reset_seconds,
+            **({"rss_feeds": tuple(self.rss_feeds)} if self.rss_feeds else {}),
+            web_sites=tuple(self.web_sites) if self.web_sites else None,
         )
 
     def collect(self, source: str, day: date | None = None) -> CollectionResult:
