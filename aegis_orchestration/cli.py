@@ -20,6 +20,7 @@ _LAZY_COMMANDS = {
     "schema": "aegis_shared.database.cli:schema",
     "sources": "aegis_orchestration.sources.cli:sources",
     "hot-path": "aegis_orchestration.hot_path.cli:hot_path",
+    "pipeline": "aegis_orchestration.pipeline.cli:pipeline",
 }
 
 
@@ -120,12 +121,17 @@ def env(root: Path) -> None:
 
 
 @main.command()
-@click.option("--day", default=None, help="Collection day (YYYY-MM-DD, Asia/Seoul); default today.")
-def demo(day: str | None) -> None:
+@click.option(
+    "--day",
+    default=None,
+    help="As-of day (YYYY-MM-DD, Asia/Seoul) the snapshot is anchored to; default today.",
+)
+@click.option("--days", default=14, show_default=True, help="Collection days before the as-of day.")
+def demo(day: str | None, days: int) -> None:
     """Collect the bundled snapshot over HTTP, materialize every asset, print a summary."""
     from aegis_orchestration import demo as local_run
 
-    summary = local_run.run(day)
+    summary = local_run.run(day, days=days)
     click.echo(summary.render())
     click.echo(
         "\nOpen the Dagster UI with `make dev`, then http://127.0.0.1:3000 (runs above are in its history)."

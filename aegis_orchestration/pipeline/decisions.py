@@ -52,7 +52,10 @@ def decide(
     statuses: list[str] = []
     reasons: list[list[dict[str, str]]] = []
     for row in scores.to_dict("records"):
-        outcome = lifecycle.decide(by_id[row["policy_id"]].survivor, row, today=today, rules=rules)
+        candidate = by_id[row["policy_id"]]
+        outcome = lifecycle.decide(
+            candidate.survivor, row, today=today, rules=rules, closed_by=candidate.closed_by
+        )
         statuses.append(outcome.status.value)
         reasons.append([r.as_dict() for r in outcome.reasons])
     decided["status"] = pd.Series(statuses, index=scores.index, dtype="object")

@@ -189,14 +189,21 @@ class PolicyCandidate:
         return self.leader.policy_id
 
     @property
+    def closed_by(self) -> list[str]:
+        """The sources of this programme that say applications are closed."""
+        items = [self.leader, *self.members, *(p.record for p in self.stored)]
+        return sorted({item.source for item in items if item.closed_by_source})
+
+    @property
     def survivor(self) -> Announcement:
-        """The leader's record, carrying the union of every member's region codes."""
-        codes = set(self.leader.region_codes)
-        for item in [*self.members, *(p.record for p in self.stored)]:
-            codes.update(item.region_codes)
-        if codes == set(self.leader.region_codes):
+        """The leader's record, carrying the union of every member's region codes, and closed when
+        any source of the programme says applications are closed."""
+        items = [self.leader, *self.members, *(p.record for p in self.stored)]
+        codes = sorted({code for item in items for code in item.region_codes})
+        closed = any(item.closed_by_source for item in items)
+        if codes == sorted(set(self.leader.region_codes)) and closed == self.leader.closed_by_source:
             return self.leader
-        merged = self.leader.model_copy(update={"region_codes": sorted(codes)})
+        merged = self.leader.model_copy(update={"region_codes": codes, "closed_by_source": closed})
         merged.content_hash = merged.compute_content_hash()
         return merged
 

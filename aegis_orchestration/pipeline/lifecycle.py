@@ -13,7 +13,7 @@ Every path asks this module: the cold path (:func:`decide`), hot-path staging an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -111,12 +111,12 @@ def closure(
     return tuple(reasons)
 
 
-def closure_of(item: Announcement, today: date) -> tuple[StatusReason, ...]:
-    """:func:`closure` of an announcement."""
+def closure_of(item: Announcement, today: date, closed_by: Sequence[str] = ()) -> tuple[StatusReason, ...]:
+    """:func:`closure` of an announcement; ``closed_by`` names the sources that closed a merged one."""
     return closure(
         period_end=item.period_end,
         closed_by_source=item.closed_by_source,
-        source=item.source,
+        source=", ".join(closed_by) or item.source,
         today=today,
     )
 
@@ -132,10 +132,20 @@ def _open_window(item: Announcement, today: date) -> str:
     return "no application period published"
 
 
-def decide(item: Announcement, parts: Mapping[str, float], *, today: date, rules: Rules) -> Decision:
-    """The status of a scored policy on ``today``: archived if closed, else active or rejected by quality."""
+def decide(
+    item: Announcement,
+    parts: Mapping[str, float],
+    *,
+    today: date,
+    rules: Rules,
+    closed_by: Sequence[str] = (),
+) -> Decision:
+    """The status of a scored policy on ``today``: archived if closed, else active or rejected by quality.
+
+    ``closed_by`` names the sources that closed it, when it merged several sources' records.
+    """
     total = rules.total(parts)
-    closed = closure_of(item, today)
+    closed = closure_of(item, today, closed_by)
     if closed:
         return Decision(PolicyStatus.ARCHIVED, closed)
     breakdown = ", ".join(f"{d} {float(parts[d]):.2f}" for d in QUALITY_DIMENSIONS)

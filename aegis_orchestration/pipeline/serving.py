@@ -24,6 +24,7 @@ _SERVING = lifecycle.SERVABLE_SQL
 def _today() -> dict[str, date]:
     return {"today": lifecycle.as_of(get_settings())}
 
+
 # In PolicyDocument.from_row's parameter order.
 _DOCUMENT_COLUMNS = (
     "id, content_hash, title, summary, organization, executing_organization, category, region_codes, "

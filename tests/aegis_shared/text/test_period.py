@@ -57,3 +57,21 @@ def test_impossible_dates_raise_dp_2004(text: str) -> None:
         parse_period(text)
     assert caught.value.code == "DP_2004"
     assert caught.value.details["text"] == text
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("2026-03-01 ~", "종료일 미기재"),
+        ("2026-03-01~", "종료일 미기재"),
+        ("20260301 ~", "종료일 미기재"),
+        ("2026.03.01부터", "종료일 미기재"),
+        ("2026년 3월 1일부터", "종료일 미기재"),
+        ("2026. 3. 1.(일) 09:00 ~", "종료일 미기재"),
+        ("2026-03-01 ~ 예산 소진 시까지", "예산 소진 시까지"),
+        ("2026-03-01 ~ 별도 공지", "별도 공지"),
+        ("2026.03.01부터 예산 소진 시까지", "예산 소진 시까지"),
+    ],
+)
+def test_a_start_without_an_end_is_open_ended_never_a_one_day_window(text: str, note: str) -> None:
+    assert parse_period(text, today=TODAY) == Period(date(2026, 3, 1), None, True, note)

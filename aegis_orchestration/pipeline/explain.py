@@ -1,0 +1,105 @@
+"""Why a stored policy has its status: its row, its latest quality parts and its decision trail.
+
+Everything here was written by the path that made the decision (the cold path's history rows carry
+the lifecycle reasons and the merge evidence; expiry and dedup write theirs), so this module only
+reads. A ``source:source_id`` that was merged into another policy resolves to that policy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+_POLICY = sa.text(
+    "SELECT id, title, status, status_reason, source_ids, region_codes, period_start, period_end, "
+    "period_open_ended, period_note, closed_by_source, quality_score, version, deleted_at, "
+    "staged_content_hash FROM policies WHERE id = :id"
+)
+# The policy holding a source id, preferring one that is not itself archived.
+_HOLDER = sa.text(
+    "SELECT id FROM policies WHERE source_ids @> CAST(:ids AS jsonb) AND id <> :id "
+    "ORDER BY (status = 'archived'), id LIMIT 1"
+)
+_METRICS = sa.text(
+    "SELECT completeness, accuracy, consistency, timeliness, total, measured_at FROM quality_metrics "
+    "WHERE policy_id = :id ORDER BY id DESC LIMIT 1"
+)
+_HISTORY = sa.text(
+    "SELECT stage, status, details, run_id, created_at FROM processing_history "
+    "WHERE policy_id = :id ORDER BY created_at, id"
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    stage: str
+    status: str
+    reasons: list[str]
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    asked: str
+    policy: dict[str, Any]
+    quality: dict[str, Any] | None
+    trail: list[Step]
+
+    @property
+    def policy_id(self) -> str:
+        return str(self.policy["id"])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "asked": self.asked,
+            "policy": {k: _plain(v) for k, v in self.policy.items()},
+            "quality": {k: _plain(v) for k, v in self.quality.items()} if self.quality else None,
+            "trail": [
+                {
+                    "at": s.at.isoformat(),
+                    "stage": s.stage,
+                    "status": s.status,
+                    "reasons": s.reasons,
+                    "details": s.details,
+                }
+                for s in self.trail
+            ],
+        }
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _reasons(details: dict[str, Any]) -> list[str]:
+    messages = [r["message"] for r in details.get("reasons") or [] if isinstance(r, dict)]
+    messages += [
+        f"{m['member']} merged in (title similarity {m['title_score']})" for m in details.get("merges") or []
+    ]
+    if not messages and details.get("merged_into"):
+        messages.append(f"merged into {details['merged_into']}")
+    return messages
+
+
+def explain(engine: sa.Engine, policy_id: str) -> Explanation | None:
+    """Why ``policy_id`` (or the policy a ``source:source_id`` joined) has its status; None if unknown."""
+    with engine.connect() as conn:
+        row = conn.execute(_POLICY, {"id": policy_id}).mappings().first()
+        if row is None:  # a source id that never had a row of its own: the policy it joined
+            holder = conn.execute(_HOLDER, {"ids": json.dumps([policy_id]), "id": policy_id}).scalar()
+            if holder is not None:
+                row = conn.execute(_POLICY, {"id": holder}).mappings().first()
+        if row is None:
+            return None
+        metrics = conn.execute(_METRICS, {"id": row["id"]}).mappings().first()
+        history = conn.execute(_HISTORY, {"id": row["id"]}).mappings().all()
+    trail = [
+        Step(h["created_at"], h["stage"], h["status"], _reasons(h["details"] or {}), h["details"] or {})
+        for h in history
+    ]
+    return Explanation(policy_id, dict(row), dict(metrics) if metrics else None, trail)
