@@ -386,3 +386,30 @@ def test_failing_source_fails_only_its_partition(
     assert not failed.success and "DP_1001" in failure_text(failed)
     ok = materialize(replay, db, last, "rss")
     assert ok.success
+
+
+def test_registry_upgrade_replaces_the_old_unique_index(settings: Settings, db: Database) -> None:
+    """A database landed under raw_announcements 1.0.0 migrates: the (source, id, hash) index goes."""
+    from aegis_shared.database import apply_registry
+
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX idx_raw_announcements_latest"))
+        connection.execute(
+            sa.text(
+                "CREATE UNIQUE INDEX uq_raw_announcements_source_key "
+                "ON raw_announcements (source, source_id, content_hash)"
+            )
+        )
+    apply_registry(db.engine)
+    indexes = {ix["name"]: ix for ix in sa.inspect(db.engine).get_indexes("raw_announcements")}
+    assert "uq_raw_announcements_source_key" not in indexes
+    assert indexes["idx_raw_announcements_latest"]["column_names"] == [
+        "source",
+        "source_id",
+        "collected_at",
+        "id",
+    ]
+    day = date(2026, 11, 1)
+    for record in (announcement("A", 0), announcement("B", 1), announcement("A", 2)):
+        with db.engine.begin() as connection:
+            assert len(insert_new(connection, [record], day)) == 1
