@@ -78,7 +78,7 @@ def on_day(days: set[date] | None, day: date) -> bool:
     return not days or day in days
 
 
-def newest_day(page: SourcePage) -> date | None:
+def oldest_change(page: SourcePage) -> date | None:
     """The oldest "last change" on a page: in a newest-first list, everything after is older."""
     latest: list[date] = []
     for record in page.records:
@@ -139,7 +139,7 @@ class PagedConnector:
             if not self.has_more(page, number, seen):
                 return
             if day is not None and filtered is None:
-                oldest = newest_day(page)
+                oldest = oldest_change(page)
                 if oldest is not None and oldest < day:
                     return  # the list is newest first: the rest is older than the day
 
