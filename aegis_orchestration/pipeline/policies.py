@@ -115,7 +115,8 @@ def load_stored(engine: sa.Engine, records: Sequence[Announcement]) -> list[Stor
     Only rows in the records' dedup blocks are read (an indexed ``dedup_key`` lookup), so the
     cost follows the day's size, not the table's: active policies of those blocks, plus the
     records' own rows whatever their status short of archived (their stored source ids must
-    survive). Rejected and pending rows of other sources are not anchors: a rejected policy must
+    survive), plus any policy a record was merged into earlier, whatever its status (a re-run of
+    an older day must not split a merged programme again). Rejected and pending rows of other sources are not anchors: a rejected policy must
     not swallow a better record of the same programme, and pending rows are the newest day's input.
     """
     if not records:
@@ -125,8 +126,11 @@ def load_stored(engine: sa.Engine, records: Sequence[Announcement]) -> list[Stor
     query = sa.text(
         f"SELECT id, source, source_id, source_ids, status, content_hash, collected_at, created_at, "
         f"{', '.join(ANNOUNCEMENT_COLUMNS)} FROM policies "
-        "WHERE deleted_at IS NULL AND status <> :archived "
-        "AND ((status = :active AND dedup_key = ANY(:keys)) OR id = ANY(:ids)) ORDER BY id"
+        "WHERE deleted_at IS NULL AND ("
+        "(status <> :archived AND ((status = :active AND dedup_key = ANY(:keys)) OR id = ANY(:ids))) "
+        # A record already merged into a policy goes back to it, whatever that policy's status now.
+        "OR (id <> ALL(:ids) AND jsonb_exists_any(source_ids, CAST(:ids AS text[])))"
+        ") ORDER BY id"
     )
     params = {
         "archived": PolicyStatus.ARCHIVED.value,

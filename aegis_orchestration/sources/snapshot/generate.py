@@ -110,41 +110,20 @@ class Programme:
     category: str
 
 
-SHARED = (
-    Programme(
-        "2026년 예비창업패키지 예비창업자 모집 공고",
-        "중소벤처기업부",
-        date(2026, 2, 2),
-        date(2026, 2, 27),
-        "06",
-    ),
-    Programme(
-        "2026년 초기창업패키지 창업기업 모집 공고", "중소벤처기업부", date(2026, 2, 9), date(2026, 3, 6), "06"
-    ),
-    Programme(
-        "2026년 창업도약패키지 참여기업 모집 공고",
-        "중소벤처기업부",
-        date(2026, 3, 3),
-        date(2026, 3, 24),
-        "06",
-    ),
-    Programme(
-        "2026년 청년창업사관학교 입교생 모집 공고",
-        "중소벤처기업진흥공단",
-        date(2026, 1, 19),
-        date(2026, 2, 13),
-        "06",
-    ),
-    Programme(
-        "2026년 글로벌 창업사관학교 참여기업 모집",
-        "중소벤처기업부",
-        date(2026, 4, 1),
-        date(2026, 4, 21),
-        "06",
-    ),
-    Programme(
-        "2026년 스마트공장 구축 지원사업 공고", "중소벤처기업부", date(2026, 2, 16), date(2026, 3, 13), "02"
-    ),
+# Open on the snapshot's last day, and announced by every source inside the last RECENT_DAYS days,
+# so a demo collecting that window sees each programme from several sources and merges them. True
+# copies name the same regions on every source (bizinfo's hashtags and K-Startup's supt_regin).
+SHARED_REGION = "전국"
+SHARED = tuple(
+    Programme(title, organization, LAST_DAY - timedelta(days=opens), LAST_DAY + timedelta(days=closes), category)
+    for title, organization, opens, closes, category in (
+        ("2026년 예비창업패키지 예비창업자 모집 공고", "중소벤처기업부", 12, 20, "06"),
+        ("2026년 초기창업패키지 창업기업 모집 공고", "중소벤처기업부", 10, 25, "06"),
+        ("2026년 창업도약패키지 참여기업 모집 공고", "중소벤처기업부", 8, 15, "06"),
+        ("2026년 청년창업사관학교 입교생 모집 공고", "중소벤처기업진흥공단", 6, 30, "06"),
+        ("2026년 글로벌 창업사관학교 참여기업 모집", "중소벤처기업부", 4, 18, "06"),
+        ("2026년 스마트공장 구축 지원사업 공고", "중소벤처기업부", 2, 40, "02"),
+    )
 )
 
 
@@ -226,6 +205,9 @@ def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
             paths.append(f"/cmm/fms/getImageFile.do?atchFileId=FILE_{seq:08d}&fileSn=9")  # more paths
         tags = [lclas, REGION_TAGS[i % len(REGION_TAGS)]] if i % 2 == 0 else [lclas]
         created = registered(days, start)
+        if programme is not None:
+            tags = [lclas, SHARED_REGION]
+            created = start - timedelta(days=1)
         changed = updated(days, created)
         total = "{TOTAL}"
         item: dict[str, Any] = {
@@ -328,7 +310,7 @@ def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
                     "시설ㆍ공간ㆍ보육",
                     "글로벌",
                 )[i % 5],
-                "supt_regin": KSTARTUP_REGIONS[i % len(KSTARTUP_REGIONS)],
+                "supt_regin": SHARED_REGION if programme else KSTARTUP_REGIONS[i % len(KSTARTUP_REGIONS)],
                 "pbanc_rcpt_bgng_dt": f"{start:%Y%m%d}",
                 "pbanc_rcpt_end_dt": None if i % 11 == 5 else f"{end:%Y%m%d}",
                 "aply_trgt": ("대학생,일반인", "일반기업", "대학생ㆍ일반인·청소년", None)[i % 4],
@@ -413,7 +395,7 @@ def mss_item_xml(rng: random.Random, days: random.Random, i: int, programme: Pro
         f"<writerEmail>staff{i}@korea.kr</writerEmail>",
         f"<viewUrl>https://www.mss.go.kr/site/smba/ex/bbs/View.do?cbIdx=310&amp;bcIdx={1050000 + i * 3}</viewUrl>",
         # The registration date that the portal's startDate/endDate filter on.
-        f"<registDate>{registered(days, start):%Y-%m-%d}</registDate>",
+        f"<registDate>{registered(days, start) if programme is None else start - timedelta(days=1):%Y-%m-%d}</registDate>",
     ]
     for name, url in files:
         parts.append(f"<fileName>{escape(name)}</fileName><fileUrl>{escape(url)}</fileUrl>")
