@@ -116,8 +116,9 @@ def load_stored(engine: sa.Engine, records: Sequence[Announcement]) -> list[Stor
     cost follows the day's size, not the table's: active policies of those blocks, plus the
     records' own rows whatever their status short of archived (their stored source ids must
     survive), plus any policy a record was merged into earlier, whatever its status (a re-run of
-    an older day must not split a merged programme again). Rejected and pending rows of other sources are not anchors: a rejected policy must
-    not swallow a better record of the same programme, and pending rows are the newest day's input.
+    an older day must not split a merged programme again). Rejected and pending rows of other
+    sources are not anchors: a rejected policy must not swallow a better record of the same
+    programme, and pending rows are the newest day's input.
     """
     if not records:
         return []

@@ -115,7 +115,9 @@ class Programme:
 # copies name the same regions on every source (bizinfo's hashtags and K-Startup's supt_regin).
 SHARED_REGION = "전국"
 SHARED = tuple(
-    Programme(title, organization, LAST_DAY - timedelta(days=opens), LAST_DAY + timedelta(days=closes), category)
+    Programme(
+        title, organization, LAST_DAY - timedelta(days=opens), LAST_DAY + timedelta(days=closes), category
+    )
     for title, organization, opens, closes, category in (
         ("2026년 예비창업패키지 예비창업자 모집 공고", "중소벤처기업부", 12, 20, "06"),
         ("2026년 초기창업패키지 창업기업 모집 공고", "중소벤처기업부", 10, 25, "06"),
