@@ -1,12 +1,13 @@
 """Cross-source deduplication: one programme announced by several sources becomes one policy.
 
-Records are blocked by normalised organisation and period end, then matched on normalised title,
-exactly or by fuzzy ratio (rapidfuzz) for near-duplicates such as bracket noise, 「」, 년/년도 or
-spacing. A fuzzy ratio cannot tell programmes apart that differ in one token, so before any title
-is compared, records that name different things are kept apart (:func:`conflicts`): different
-region tags or region codes, different numbers (years, rounds 1차/2차, cohorts 제3기/4기) or
-different edition words (상반기/하반기, 추가). Merging two programmes is the worse error: a
-founder loses one of them.
+Records are blocked by normalised organisation and period end, then matched on their title key
+(:func:`title_key`): the title with bracket noise, 「」, 년/년도, spacing, punctuation and notice
+words (공고, 모집, 재공고, 안내) set aside. Keys must be equal, not merely similar: a similarity
+ratio waves through programmes that differ in one word (스마트상점 / 스마트공방) or one digit.
+Before titles are compared at all, records that name different things are kept apart
+(:func:`conflicts`): different region tags or region codes, different numbers (years, rounds
+1차/2차, cohorts 제3기/4기) or different edition words (상반기/하반기, 추가). Merging two
+programmes is the worse error: a founder loses one of them.
 
 The survivor is chosen by a stable source priority, so a policy keeps its id from run to run;
 it records every source's id, the union of their region codes, and why each member merged
@@ -32,7 +33,6 @@ from aegis_shared.models import Announcement
 from aegis_shared.text import region_codes
 
 SOURCE_PRIORITY = ("bizinfo", "kstartup", "mss", "rss", "web")
-NEAR_DUPLICATE_RATIO = 92.0
 
 # "2026년도" and "2026년" are one year; "'26년" names it too.
 _YEAR_SUFFIX = re.compile(r"년도")
@@ -43,14 +43,18 @@ _EDITION_WORDS = re.compile(r"상반기|하반기|전반기|후반기|추가\s*�
 
 _BRACKETED = re.compile(r"^\s*[\[\(（【<〈][^\]\)）】>〉]{0,40}[\]\)）】>〉]\s*")
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
-_YEAR_PREFIX = re.compile(r"^(20\d\d)\s*년?\s*(도)?")
+# "2026년도 X" is "2026년 X"; the 도 of "2026년 도시재생" is not.
+_YEAR = re.compile(r"(?<!\d)(20\d\d)\s*년(?:도(?![가-힣]))?")
+# Words that say what kind of notice this is, not which programme: "모집 공고" = "모집" = "공고".
+_NOTICE_WORDS = re.compile(r"재공고|공고문|공고|모집|안내|알림")
 
 
 def normalise_title(title: str) -> str:
+    """NFKC, leading bracket labels dropped, "2026년"/"2026년도" → "2026", punctuation and spacing gone."""
     text = unicodedata.normalize("NFKC", title)
     while _BRACKETED.match(text):
         text = _BRACKETED.sub("", text, count=1)
-    text = _YEAR_PREFIX.sub(r"\1", text)
+    text = _YEAR.sub(r"\1", text)
     return _NOISE.sub("", text).lower()
 
 
@@ -99,8 +103,13 @@ def conflicts(a: Announcement, b: Announcement) -> list[str]:
     return reasons
 
 
+def title_key(title: str) -> str:
+    """The title as a programme's identity: normalised, with notice words set aside."""
+    return _NOTICE_WORDS.sub("", normalise_title(title))
+
+
 def title_score(a: Announcement, b: Announcement) -> float:
-    """Similarity of the normalised titles in [0, 100]; 100 when they are equal."""
+    """Similarity of the normalised titles in [0, 100] (rapidfuzz), reported with each merge."""
     ta, tb = normalise_title(a.title), normalise_title(b.title)
     return 100.0 if ta == tb else round(float(fuzz.ratio(ta, tb)), 1)
 
@@ -125,13 +134,13 @@ class MergeEvidence:
     @property
     def message(self) -> str:
         return (
-            f"{self.member} merged into {self.into}: title similarity {self.title_score:.1f} "
-            f"(≥ {NEAR_DUPLICATE_RATIO:g}); same {', '.join(self.matched)}"
+            f"{self.member} merged into {self.into}: same title once spacing, brackets and notice "
+            f"words are set aside (similarity {self.title_score:.1f}); same {', '.join(self.matched)}"
         )
 
 
 def _evidence(member: Announcement, leader: Announcement, score: float) -> MergeEvidence:
-    matched = ["organization", "period"]
+    matched = ["title", "organization", "period"]
     if member.region_codes and leader.region_codes:
         matched.append("region_codes")
     marks = title_marks(member.title)
@@ -295,25 +304,28 @@ def deduplicate(
 
 
 def _cluster(entries: Sequence[tuple[Announcement, StoredPolicy | None]]) -> list[PolicyCandidate]:
-    groups: list[tuple[list[Announcement], PolicyCandidate]] = []
+    by_key: dict[str, list[tuple[list[Announcement], PolicyCandidate]]] = defaultdict(list)
+    ordered: list[PolicyCandidate] = []
     for item, policy in entries:  # best-ranked first, so the first entry of a group is its leader
         group: PolicyCandidate | None = None
-        for seen, candidate in groups:
+        same_title = by_key[title_key(item.title)]
+        for seen, candidate in same_title:
             # A member must agree with everyone already in the group, not only the leader.
             if any(conflicts(item, other) for other in seen):
                 continue
-            score = title_score(item, candidate.leader)
-            if score >= NEAR_DUPLICATE_RATIO:
-                group = candidate
-                seen.append(item)
-                if item.policy_id != candidate.policy_id:
-                    candidate.evidence.append(_evidence(item, candidate.leader, score))
-                break
+            group = candidate
+            seen.append(item)
+            if item.policy_id != candidate.policy_id:
+                candidate.evidence.append(
+                    _evidence(item, candidate.leader, title_score(item, candidate.leader))
+                )
+            break
         if group is None:
             group = PolicyCandidate(leader=item)
-            groups.append(([item], group))
+            same_title.append(([item], group))
+            ordered.append(group)
         if policy is not None:
             group.stored.append(policy)
         if policy is None or item is not policy.record:
             group.members.append(item)
-    return [group for _, group in groups if group.members]
+    return [group for group in ordered if group.members]

@@ -79,7 +79,7 @@ def _plain(value: Any) -> Any:
 def _reasons(details: dict[str, Any]) -> list[str]:
     messages = [r["message"] for r in details.get("reasons") or [] if isinstance(r, dict)]
     messages += [
-        f"{m['member']} merged in (title similarity {m['title_score']})" for m in details.get("merges") or []
+        f"{m['member']} merged in (same {', '.join(m['matched'])})" for m in details.get("merges") or []
     ]
     if not messages and details.get("merged_into"):
         messages.append(f"merged into {details['merged_into']}")

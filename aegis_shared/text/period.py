@@ -37,7 +37,10 @@ _FULL_DATE = re.compile(
 )
 _MONTH_DAY = re.compile(r"(?<![\d.])(?P<m>\d{1,2})\s*[.\-/월]\s*(?P<d>\d{1,2})(?!\d)\s*[.일]?")
 _COMPACT = re.compile(r"(?<!\d)(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?!\d)")
-_SEPARATOR = re.compile(r"\s*[~～〜∼]\s*|\s+[-–—]\s+")
+# "부터" joins a range too: "2026-03-01 부터 2026-03-31 까지".
+_SEPARATOR = re.compile(r"\s*[~～〜∼]\s*|\s+[-–—]\s+|\s*부터\s*")
+# A field label some pages keep in front of the period: "접수기간 : 2026-03-01 ~".
+_LABEL = re.compile(r"^\s*[가-힣][가-힣\s]{0,10}[:：]\s*")
 # Things that follow a date and carry no information of their own: weekday, time, "까지".
 _DECORATION = re.compile(r"\(\s*[월화수목금토일]\s*\)|\d{1,2}\s*:\s*\d{2}(?:\s*:\s*\d{2})?|까지|부터")
 _STARTS_FROM = re.compile(r"부터|이후|시작")
@@ -109,7 +112,7 @@ def parse_period(text: str | None, today: date | None = None) -> Period:
     """
     if text is None or not text.strip():
         return Period()
-    original = collapse_whitespace(text)
+    original = collapse_whitespace(_LABEL.sub("", text))
     body, notes = _extract_notes(original)
     open_ended = any(marker in original for marker in _OPEN_ENDED_MARKERS)
 

@@ -142,6 +142,11 @@ def test_announcements_may_be_given_as_json_dicts() -> None:
         ("2026년 청년창업 지원사업 모집 공고", "2027년 청년창업 지원사업 모집 공고"),
         ("2026년도 청년창업 지원사업 모집 공고", "'27년 청년창업 지원사업 모집 공고"),
         ("2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 추가모집 공고"),
+        (
+            "2026년 소상공인 스마트상점 기술보급사업 참여기업 모집 공고",
+            "2026년 소상공인 스마트공방 기술보급사업 참여기업 모집 공고",
+        ),
+        ("2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 융자사업 모집 공고"),
     ],
 )
 def test_titles_naming_different_programmes_are_never_merged(first: str, second: str) -> None:
@@ -186,6 +191,8 @@ def test_same_title_from_different_organisations_stays_two_policies() -> None:
         ("2026년 청년창업 지원사업 모집 공고", "2026년  청년 창업 지원사업  모집 공고 "),
         ("2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 모집공고"),
         ("[서울] 2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 모집공고"),
+        ("2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 공고"),
+        ("2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 모집 공고 (재공고)"),
     ],
 )
 def test_true_cross_source_copies_become_one_policy_with_every_source_id(first: str, second: str) -> None:
@@ -194,8 +201,8 @@ def test_true_cross_source_copies_become_one_policy_with_every_source_id(first: 
     assert policy.source_ids == ["bizinfo:P1", "kstartup:77"]
     (merge,) = policy.merges
     assert (merge.member, merge.into) == ("kstartup:77", "bizinfo:P1")
-    assert merge.title_score >= 92
-    assert {"organization", "period"} <= set(merge.matched)
+    assert 0 < merge.title_score <= 100
+    assert {"title", "organization", "period"} <= set(merge.matched)
     assert "kstartup:77 merged into bizinfo:P1" in merge.message
 
 

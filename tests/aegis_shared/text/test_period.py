@@ -71,7 +71,18 @@ def test_impossible_dates_raise_dp_2004(text: str) -> None:
         ("2026-03-01 ~ 예산 소진 시까지", "예산 소진 시까지"),
         ("2026-03-01 ~ 별도 공지", "별도 공지"),
         ("2026.03.01부터 예산 소진 시까지", "예산 소진 시까지"),
+        ("2026-03-01 부터", "종료일 미기재"),
+        ("접수기간 : 2026-03-01 ~", "종료일 미기재"),
+        ("2026-03-01 ~ 추후 공지", "추후 공지"),
     ],
 )
 def test_a_start_without_an_end_is_open_ended_never_a_one_day_window(text: str, note: str) -> None:
     assert parse_period(text, today=TODAY) == Period(date(2026, 3, 1), None, True, note)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-03-01 부터 2026-03-31 까지", "2026.03.01부터 2026.03.31까지", "신청기간: 2026-03-01 ~ 2026-03-31"],
+)
+def test_a_range_written_with_words_or_a_label_keeps_both_ends(text: str) -> None:
+    assert parse_period(text, today=TODAY) == Period(date(2026, 3, 1), date(2026, 3, 31))
