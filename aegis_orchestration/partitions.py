@@ -1,7 +1,9 @@
 """Partitions shared by collection and the cold path.
 
 Collection is partitioned by day × source, so one failing source fails only its own partitions
-and a date-range backfill is a normal launch. The cold path is partitioned by collection day and
+and a date-range backfill is a normal launch. A collection partition holds what its source
+registered or updated on that day in Asia/Seoul (see ``aegis_orchestration.sources.days``), so a
+backfill over a month asks each source for each day once. The cold path is partitioned by collection day and
 reads every source of that day through a dimension mapping.
 """
 
