@@ -29,6 +29,12 @@ class Settings(BaseSettings):
 
     env: str = Field("dev", description="Deployment environment; prefixes every topic name.")
     service_name: str = "aegis-data-platform"
+    log_level: str | None = Field(
+        None, description="Log level at every entry point; unset: INFO for services, WARNING for the CLI."
+    )
+    log_format: Literal["json", "console"] | None = Field(
+        None, description="Log lines as JSON or for a console; unset: JSON for services, console for the CLI."
+    )
     data_dir: Path = Field(Path(".aegis"), description="Local state: devstack data, Milvus Lite, tantivy.")
 
     postgres_url: SecretStr = SecretStr("postgresql+psycopg://postgres@127.0.0.1:55432/aegis")
