@@ -27,6 +27,7 @@ PIPELINE_TABLES = {
     "store_sync_state",
     "pipeline_runs",
     "event_outbox",
+    "collection_rejections",
 }
 SEED_TABLES = {"users", "policies", "applications", "audit_logs", "notifications"}
 
