@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     data_portal_service_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = 30.0
 
+    outbox_retention_days: float = Field(
+        7.0,
+        ge=0,
+        description="Published outbox entries older than this are purged (their dedupe keys kept); "
+        "0 keeps them forever.",
+    )
+
     # Lifecycle (seed 004 §5): a policy is active when its quality total reaches the threshold and
     # its programme has not ended or been closed by its source.
     quality_active_threshold: float = Field(

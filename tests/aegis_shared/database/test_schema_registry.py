@@ -28,6 +28,7 @@ PIPELINE_TABLES = {
     "pipeline_runs",
     "event_outbox",
     "collection_rejections",
+    "event_outbox_published",
 }
 SEED_TABLES = {"users", "policies", "applications", "audit_logs", "notifications"}
 
