@@ -38,6 +38,9 @@ class _LazyGroup(click.Group):
 @click.group(cls=_LazyGroup)
 def main() -> None:
     """Aegis data platform: local stack, schemas, sources and the hot path."""
+    from aegis_orchestration.log_setup import configure_entry_point_logging
+
+    configure_entry_point_logging("aegis-cli", interactive=True)
 
 
 def _default_root() -> Path:

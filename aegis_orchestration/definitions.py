@@ -17,12 +17,17 @@ from aegis_orchestration.assets.stores import store_assets, store_checks
 from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.job import hot_path_job
 from aegis_orchestration.jobs import cold_path_job, expiry_job, repair_stores_job
+from aegis_orchestration.log_setup import configure_entry_point_logging
 from aegis_orchestration.resources import default_resources
 from aegis_orchestration.schedules.cold_path import cold_path_hourly
 from aegis_orchestration.schedules.collection import collection_jobs, collection_schedules
 from aegis_orchestration.schedules.maintenance import expiry_daily
 from aegis_orchestration.sensors.collection import collection_sensor
 from aegis_orchestration.sensors.run_failure import run_failure_recorder
+
+# Every process that loads the code location (the code server, each step process, `dagster dev`)
+# redacts secrets and personal data from every line it writes, `context.log` included.
+configure_entry_point_logging("aegis-dagster")
 
 # The syncs read what expiry archived, so in expiry_job they run after it (in cold_path_job,
 # which does not select expiry, the extra edge changes nothing).

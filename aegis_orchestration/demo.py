@@ -19,6 +19,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from aegis_orchestration.definitions import all_assets, defs
+from aegis_orchestration.log_setup import configure_entry_point_logging
 from aegis_orchestration.partitions import SOURCES, TIMEZONE
 from aegis_orchestration.resources import SourcesResource, default_resources
 from aegis_orchestration.sources.replay import ReplayServer
@@ -197,6 +198,7 @@ def store_counts(resources: dict[str, object]) -> tuple[dict[str, int], dict[str
 def run(day: str | None = None, *, days: int = DEFAULT_WINDOW_DAYS) -> RunSummary:
     """Serve the snapshot anchored to ``day``, point every source at it, and materialize everything
     as of ``day`` (default today in Seoul) into the DAGSTER_HOME instance."""
+    configure_entry_point_logging("aegis-demo")
     as_of = date.fromisoformat(day or today())
     # Decide lifecycles for the day the snapshot is anchored to (this process only).
     os.environ["AEGIS_AS_OF"] = as_of.isoformat()

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
 
     env: str = Field("dev", description="Deployment environment; prefixes every topic name.")
     service_name: str = "aegis-data-platform"
+    log_level: str | None = Field(
+        None, description="Log level at every entry point; unset: INFO for services, WARNING for the CLI."
+    )
+    log_format: Literal["json", "console"] | None = Field(
+        None, description="Log lines as JSON or for a console; unset: JSON for services, console for the CLI."
+    )
     data_dir: Path = Field(Path(".aegis"), description="Local state: devstack data, Milvus Lite, tantivy.")
 
     postgres_url: SecretStr = SecretStr("postgresql+psycopg://postgres@127.0.0.1:55432/aegis")
@@ -67,6 +73,13 @@ class Settings(BaseSettings):
     bizinfo_api_key: SecretStr = SecretStr("")
     data_portal_service_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = 30.0
+
+    outbox_retention_days: float = Field(
+        7.0,
+        ge=0,
+        description="Published outbox entries older than this are purged (their dedupe keys kept); "
+        "0 keeps them forever.",
+    )
 
     # Lifecycle (seed 004 §5): a policy is active when its quality total reaches the threshold and
     # its programme has not ended or been closed by its source.

@@ -48,9 +48,12 @@ def serve(
     """Consume {env}.aegis.collection.v1 and stage each batch; stops cleanly on SIGTERM/SIGINT."""
     from aegis_orchestration.hot_path.processor import HotPathProcessor
     from aegis_orchestration.hot_path.service import HotPathService, dagster_reporter
+    from aegis_orchestration.log_setup import configure_entry_point_logging
     from aegis_orchestration.resources import PostgresResource
     from aegis_shared.config import get_settings
 
+    # A long-lived service: INFO lines as JSON (redacted), whichever group invoked it.
+    configure_entry_point_logging("aegis-hot-path")
     settings = get_settings()
     reporter = None
     if report or (report is None and os.environ.get("DAGSTER_HOME")):

@@ -10,14 +10,23 @@ broker acknowledged them. Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so co
 (two runs, or a run and ``aegis hot-path serve``) never publish the same entry twice. The one
 remaining window, a crash after the broker's ack and before the mark commits, re-sends the same
 bytes with the same ``eventId``; consumers drop such repeats by event id.
+
+Retention: published entries older than ``AEGIS_OUTBOX_RETENTION_DAYS`` (default 7) are purged by
+:func:`purge_published`, which every relay runs at most once a minute. Their dedupe keys move to
+``event_outbox_published`` in the same statement, and :func:`write_messages` skips keys found
+there, so a message written again after its entry was purged is still not published twice. A
+shared advisory lock taken by writers, exclusive for the purge, keeps a write and a purge of the
+same key from crossing.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +36,7 @@ from sqlalchemy.dialects.postgresql import BYTEA, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from aegis_shared.config import get_settings
 from aegis_shared.errors import ExternalServiceError
 from aegis_shared.events.envelope import Envelope
 from aegis_shared.logging import get_logger
@@ -53,7 +63,20 @@ outbox_table = sa.Table(
     sa.Column("published_at", sa.DateTime(timezone=True)),
 )
 
+# Keys of purged entries (schemas/db/event_outbox_published.yaml).
+published_table = sa.Table(
+    "event_outbox_published",
+    sa.MetaData(),
+    sa.Column("dedupe_key", sa.Text, primary_key=True),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 INSERT_CHUNK = 1000
+PURGE_BATCH = 10_000
+# One advisory lock key for "outbox keys are being purged": shared by writers, exclusive for the
+# purge ("aegisobx" as a 64-bit integer).
+PURGE_LOCK_KEY = 0x61656769736F6278
+_FROM_SETTINGS: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,18 +145,83 @@ def decode_headers(stored: Sequence[Sequence[str]] | str) -> list[tuple[str, byt
 
 
 def write_messages(connection: sa.Connection, messages: Sequence[OutboxMessage]) -> int:
-    """Add ``messages`` inside the caller's transaction; returns how many were new."""
+    """Add ``messages`` inside the caller's transaction; returns how many were new.
+
+    A message whose dedupe key is in the outbox, or was purged from it after publication, is
+    not new.
+    """
+    if not messages:
+        return 0
+    # Held until the caller's transaction ends, so a purge cannot move a key between our check
+    # of the ledger and our insert.
+    connection.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(PURGE_LOCK_KEY)))
     written = 0
     rows = [m.row() for m in messages]
     for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        purged = set(
+            connection.execute(
+                sa.select(published_table.c.dedupe_key).where(
+                    published_table.c.dedupe_key.in_([row["dedupe_key"] for row in chunk])
+                )
+            ).scalars()
+        )
+        chunk = [row for row in chunk if row["dedupe_key"] not in purged]
+        if not chunk:
+            continue
         statement = (
             pg_insert(outbox_table)
-            .values(rows[start : start + INSERT_CHUNK])
+            .values(chunk)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(outbox_table.c.id)
         )
         written += len(connection.execute(statement).all())
     return written
+
+
+_PURGE = sa.text(
+    """
+    WITH doomed AS (
+        SELECT id FROM event_outbox
+        WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => :age)
+        ORDER BY published_at, id
+        LIMIT :n
+    ), gone AS (
+        DELETE FROM event_outbox AS o USING doomed WHERE o.id = doomed.id
+        RETURNING o.dedupe_key, o.published_at
+    ), kept AS (
+        INSERT INTO event_outbox_published (dedupe_key, published_at)
+        SELECT dedupe_key, published_at FROM gone
+        ON CONFLICT (dedupe_key) DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM gone) AS purged
+    """
+)
+
+
+def purge_published(engine: sa.Engine, older_than: timedelta, *, batch_size: int = PURGE_BATCH) -> int:
+    """Delete entries published more than ``older_than`` ago, keeping their dedupe keys.
+
+    Unpublished entries are never purged, however old. Runs in batches of ``batch_size``, one
+    transaction each; if another purge holds the lock, this one returns at once (0 more).
+    Returns how many entries were purged.
+    """
+    if older_than.total_seconds() <= 0:
+        raise ValueError("older_than must be positive")
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            if not conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(PURGE_LOCK_KEY))).scalar_one():
+                return total
+            purged = int(
+                conn.execute(_PURGE, {"age": older_than.total_seconds(), "n": batch_size}).scalar_one()
+            )
+        total += purged
+        if purged < batch_size:
+            if total:
+                _log.info("outbox_purged", entries=total, older_than_seconds=older_than.total_seconds())
+            return total
 
 
 def pending_count(engine: sa.Engine) -> int:
@@ -153,10 +241,21 @@ class OutboxRelay:
         config: Mapping[str, Any] | None = None,
         claim_size: int = 5000,
         timeout: float = 60.0,
+        retention: timedelta | None = _FROM_SETTINGS,
+        purge_interval: float = 60.0,
     ) -> None:
+        """``retention``: purge entries published longer ago than this after publishing (at most
+        every ``purge_interval`` seconds); default ``AEGIS_OUTBOX_RETENTION_DAYS``, ``None`` never."""
         self.engine = engine
         self.claim_size = claim_size
         self.timeout = timeout
+        if retention is _FROM_SETTINGS:
+            days = get_settings().outbox_retention_days
+            retention = timedelta(days=days) if days else None
+        self.retention: timedelta | None = retention
+        self.purge_interval = purge_interval
+        self._last_purge: float | None = None
+        self.purged = 0
         # The publisher's own reliability settings (idempotence, acks=all, lz4, linger) apply here too.
         self._producer = Producer(
             {**DEFAULT_PRODUCER_CONFIG, "linger.ms": 2, **(config or {}), "bootstrap.servers": bootstrap}
@@ -173,7 +272,17 @@ class OutboxRelay:
             published = self._publish_claim()
             total += published
             if published < self.claim_size:
+                self._purge_if_due()
                 return total
+
+    def _purge_if_due(self) -> None:
+        if self.retention is None:
+            return
+        now = time.monotonic()
+        if self._last_purge is not None and now - self._last_purge < self.purge_interval:
+            return
+        self._last_purge = now
+        self.purged += purge_published(self.engine, self.retention)
 
     def _publish_claim(self) -> int:
         with self.engine.begin() as conn:

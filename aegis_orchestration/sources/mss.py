@@ -2,11 +2,17 @@
 
 The answer is usually XML even when JSON was asked for, so the body is sniffed. ``items`` can be
 empty text, ``item`` one element or many, and ``fileName``/``fileUrl`` repeat per file.
+
+Each item names a contact person's e-mail and phone (``writerEmail``, ``writerPhone``). They are
+masked here, in the item and in its original bytes, before anything is built from them: the
+unmasked values never leave the connector, so ``raw_announcements.payload``, rejections, the DLQ
+and ``PolicyCollected`` only ever hold ``s***@korea.kr`` and ``044-204-****``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -33,6 +39,51 @@ SOURCE = "mss"
 ORGANIZATION = "중소벤처기업부"
 PUBLIC_BASE = "https://www.mss.go.kr"
 API_PATH = "/1421000/mssBizService_v2/getbizList_v2"
+
+_DIGIT = re.compile(r"\d")
+
+
+def mask_email(value: str) -> str:
+    """``staff7@korea.kr`` → ``s***@korea.kr``: the organisation stays visible, the person does not."""
+    local, at, domain = value.strip().partition("@")
+    if not at or not local or not domain:
+        return "***" if value.strip() else value
+    return f"{local[0]}***@{domain}"
+
+
+def mask_phone(value: str) -> str:
+    """``044-204-7001`` → ``044-204-****``: the last four digits (the person's line) are masked."""
+    positions = [m.start() for m in _DIGIT.finditer(value)][-4:]
+    chars = list(value)
+    for position in positions:
+        chars[position] = "*"
+    return "".join(chars)
+
+
+MASKED_FIELDS: dict[str, Callable[[str], str]] = {"writerEmail": mask_email, "writerPhone": mask_phone}
+"""Contact fields masked inside the connector, before any record, original or event holds them."""
+
+
+def mask_contacts(item: Any) -> Any:
+    """The item with its contact fields masked (anything not a mapping is returned unchanged)."""
+    if not isinstance(item, Mapping):
+        return item
+    return {
+        key: MASKED_FIELDS[key](str(value)) if key in MASKED_FIELDS and value not in (None, "") else value
+        for key, value in item.items()
+    }
+
+
+def _mask_element(element: etree._Element) -> None:
+    """Mask the contact fields of one ``<item>`` in place, so its original bytes are masked too."""
+    for child in element:
+        masker = MASKED_FIELDS.get(str(child.tag))
+        if masker is None:
+            continue
+        text = "".join(child.itertext())
+        for grandchild in list(child):
+            child.remove(grandchild)
+        child.text = masker(text) if text else text
 
 
 def _period(start: Any, end: Any) -> Period:
@@ -111,6 +162,7 @@ def parse_xml_form(text: str) -> SourcePage:
     originals: list[bytes] = []
     items_node = body.find("items")
     for element in items_node.findall("item") if items_node is not None else []:
+        _mask_element(element)
         originals.append(etree.tostring(element, encoding="utf-8"))
         item: dict[str, Any] = {}
         for child in element:
@@ -147,6 +199,7 @@ def parse_json(text: str) -> SourcePage:
     if isinstance(items_node, Mapping):
         items_node = items_node.get("item")
     items = [] if items_node in (None, "") else (items_node if isinstance(items_node, list) else [items_node])
+    items = [mask_contacts(item) for item in items]
     return build_page(
         SOURCE,
         items,

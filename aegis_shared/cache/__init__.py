@@ -2,7 +2,12 @@
 
 from aegis_shared.cache.backend import CacheBackend
 from aegis_shared.cache.codec import CacheCodecError, JsonCodec
-from aegis_shared.cache.decorators import cache_result, get_default_cache, set_default_cache
+from aegis_shared.cache.decorators import (
+    CacheReentryError,
+    cache_result,
+    get_default_cache,
+    set_default_cache,
+)
 from aegis_shared.cache.keys import DEFAULT_PREFIX, KeyBuilder, canonical_json
 from aegis_shared.cache.multi_level import MultiLevelCache
 from aegis_shared.cache.redis_client import RedisCache
@@ -15,6 +20,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "CacheBackend",
     "CacheCodecError",
+    "CacheReentryError",
     "CacheStats",
     "JsonCodec",
     "KeyBuilder",

@@ -2,8 +2,14 @@
 
 * Keys derive stably from the arguments (:mod:`aegis_shared.cache.keys`).
 * TTLs carry downward jitter, so entries written together do not all expire together.
-* Stampede protection: one computation per key at a time, in this process (striped locks) and
-  across processes (a Redis ``SET NX PX`` lock); waiters poll for the winner's value.
+* Stampede protection is per-key single flight: in this process the first caller of a cold key
+  computes it and concurrent callers of *that key* wait for its result (nothing is held across
+  unrelated keys, so a cached function may call other cached functions freely, e.g. a memoised
+  recursive ``fib``); across processes a Redis ``SET NX PX`` lock per key elects one computer and
+  the others poll for its value. A waiter gives up after ``lock_timeout`` and computes itself.
+* A cached function that calls itself *with the same key* while computing it (same thread or
+  same asyncio task) can never finish, so that call raises :class:`CacheReentryError`
+  (``SYS_7006``) at once instead of waiting on itself.
 * Optional negative caching stores a ``None`` result for ``negative_ttl`` seconds.
 * JSON only, typed by the return annotation (:mod:`aegis_shared.cache.codec`).
 * A Redis outage degrades to calling the function (see :class:`RedisCache`).
@@ -18,8 +24,8 @@ import random
 import threading
 import time
 import weakref
-import zlib
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 import structlog
@@ -27,32 +33,52 @@ import structlog
 from aegis_shared.cache.backend import CacheBackend
 from aegis_shared.cache.codec import CacheCodecError, JsonCodec
 from aegis_shared.cache.keys import KeyBuilder
+from aegis_shared.errors import SystemError_
 
 logger = structlog.get_logger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_STRIPES = 256
-_sync_stripes = [threading.Lock() for _ in range(_STRIPES)]
-# asyncio locks belong to one event loop; keep one stripe set per loop.
-_async_stripes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
 _default_cache: CacheBackend | None = None
 _MISSING = object()
 
+# The cache keys the current thread or asyncio task is computing right now (a context variable:
+# each thread has its own, and a task starts with a copy of its creator's).
+_computing: ContextVar[frozenset[str]] = ContextVar("aegis_cache_computing", default=frozenset())
 
-def _stripe(key: str) -> int:
-    return zlib.crc32(key.encode()) % _STRIPES
+
+class CacheReentryError(SystemError_):
+    """A cached function asked for the very key it is computing, from the same thread or task.
+
+    Waiting for itself would never end, and computing again would recurse without bound, so
+    the call fails at once with ``SYS_7006``. Different keys nest freely.
+    """
+
+    default_code = "SYS_7006"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(details={"key": key})
 
 
-def _async_stripe(key: str) -> asyncio.Lock:
-    loop = asyncio.get_running_loop()
-    stripes = _async_stripes.get(loop)
-    if stripes is None:
-        stripes = _async_stripes[loop] = [asyncio.Lock() for _ in range(_STRIPES)]
-    return stripes[_stripe(key)]
+class _SyncFlight:
+    """One in-progress computation of one key in this process, for threads to wait on."""
+
+    __slots__ = ("abandoned", "done", "error", "value")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = _MISSING
+        self.error: Exception | None = None
+        self.abandoned = False  # the computer left by KeyboardInterrupt or similar: retry
+
+
+def _enter(key: str) -> Any:
+    """Mark ``key`` as being computed by this thread/task; refuse a key it is already computing."""
+    computing = _computing.get()
+    if key in computing:
+        raise CacheReentryError(key)
+    return _computing.set(computing | {key})
 
 
 def set_default_cache(cache: CacheBackend | None) -> None:
@@ -99,6 +125,14 @@ class _CachedCall:
         self._namespace, self._template, self._ignore = namespace, key, tuple(ignore)
         self._keys: KeyBuilder | None = None
         self._encode_warned = False
+        # Single flight: the key's in-progress computation, if any. The lock guards the dict
+        # only (a few instructions), never a computation.
+        self.sync_flights: dict[str, _SyncFlight] = {}
+        self.flights_lock = threading.Lock()
+        # asyncio futures belong to one event loop; keep one flight table per loop.
+        self.async_flights: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, asyncio.Future[Any]]
+        ] = weakref.WeakKeyDictionary()
 
     @property
     def cache(self) -> CacheBackend:
@@ -205,7 +239,11 @@ def _sync_wrapper(call: _CachedCall) -> Callable[..., Any]:
         return call.decode(cache, key, cache.get(key), delete=cache.delete)
 
     def compute(cache: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        value = call.fn(*args, **kwargs)
+        token = _enter(key)
+        try:
+            value = call.fn(*args, **kwargs)
+        finally:
+            _computing.reset(token)
         cache.stats.record("miss")
         if call.should_store(value):
             encoded = call.encode(cache, value)
@@ -213,37 +251,72 @@ def _sync_wrapper(call: _CachedCall) -> Callable[..., Any]:
                 cache.set(key, encoded, call.ttl_ms(value))
         return value
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        cache = call.cache
-        key = call.keys(args, kwargs)
-        value = lookup(cache, key)
+    def lead(cache: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """This process's computer of ``key``: take the cross-process lock, or wait for its holder."""
+        value = lookup(cache, key)  # another thread or process may have filled it meanwhile
         if value is not _MISSING:
             cache.stats.record("hit")
             return value
-        with _sync_stripes[_stripe(key)]:
+        lock_key = call.lock_key(key)
+        deadline = time.monotonic() + call.lock_timeout
+        delay = 0.005
+        while True:
+            token = cache.try_lock(lock_key, int(call.lock_timeout * 1000))
+            if token is not None:
+                try:
+                    return compute(cache, key, args, kwargs)
+                finally:
+                    cache.unlock(lock_key, token)
+            if time.monotonic() >= deadline:
+                logger.warning("cache_lock_wait_timed_out", key=key)
+                return compute(cache, key, args, kwargs)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
             value = lookup(cache, key)
             if value is not _MISSING:
                 cache.stats.record("hit")
                 return value
-            lock_key = call.lock_key(key)
-            deadline = time.monotonic() + call.lock_timeout
-            delay = 0.005
-            while True:
-                token = cache.try_lock(lock_key, int(call.lock_timeout * 1000))
-                if token is not None:
-                    try:
-                        return compute(cache, key, args, kwargs)
-                    finally:
-                        cache.unlock(lock_key, token)
-                if time.monotonic() >= deadline:
-                    logger.warning("cache_lock_wait_timed_out", key=key)
-                    return compute(cache, key, args, kwargs)
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
-                value = lookup(cache, key)
-                if value is not _MISSING:
-                    cache.stats.record("hit")
-                    return value
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cache = call.cache
+        key = call.keys(args, kwargs)
+        if key in _computing.get():
+            raise CacheReentryError(key)
+        value = lookup(cache, key)
+        if value is not _MISSING:
+            cache.stats.record("hit")
+            return value
+        while True:
+            with call.flights_lock:
+                flight = call.sync_flights.get(key)
+                leader = flight is None
+                if flight is None:
+                    flight = call.sync_flights[key] = _SyncFlight()
+            if leader:
+                break
+            if not flight.done.wait(call.lock_timeout):
+                logger.warning("cache_flight_wait_timed_out", key=key)
+                return compute(cache, key, args, kwargs)
+            if flight.abandoned:
+                continue  # its computer was interrupted: try to lead
+            if flight.error is not None:
+                raise flight.error
+            cache.stats.record("hit")
+            return flight.value
+        try:
+            flight.value = lead(cache, key, args, kwargs)
+            return flight.value
+        except Exception as exc:
+            flight.error = exc  # the waiters share the failure, as they would have shared a value
+            raise
+        except BaseException:
+            flight.abandoned = True
+            raise
+        finally:
+            with call.flights_lock:
+                if call.sync_flights.get(key) is flight:
+                    del call.sync_flights[key]
+            flight.done.set()
 
     return wrapper
 
@@ -258,7 +331,11 @@ def _async_wrapper(call: _CachedCall) -> Callable[..., Any]:
         return value
 
     async def compute(cache: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        value = await call.fn(*args, **kwargs)
+        token = _enter(key)
+        try:
+            value = await call.fn(*args, **kwargs)
+        finally:
+            _computing.reset(token)
         cache.stats.record("miss")
         if call.should_store(value):
             encoded = call.encode(cache, value)
@@ -266,36 +343,73 @@ def _async_wrapper(call: _CachedCall) -> Callable[..., Any]:
                 await cache.aset(key, encoded, call.ttl_ms(value))
         return value
 
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        cache = call.cache
-        key = call.keys(args, kwargs)
+    async def lead(cache: CacheBackend, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """This process's computer of ``key``: take the cross-process lock, or wait for its holder."""
         value = await lookup(cache, key)
         if value is not _MISSING:
             cache.stats.record("hit")
             return value
-        async with _async_stripe(key):
+        lock_key = call.lock_key(key)
+        deadline = time.monotonic() + call.lock_timeout
+        delay = 0.005
+        while True:
+            token = await cache.atry_lock(lock_key, int(call.lock_timeout * 1000))
+            if token is not None:
+                try:
+                    return await compute(cache, key, args, kwargs)
+                finally:
+                    await cache.aunlock(lock_key, token)
+            if time.monotonic() >= deadline:
+                logger.warning("cache_lock_wait_timed_out", key=key)
+                return await compute(cache, key, args, kwargs)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
             value = await lookup(cache, key)
             if value is not _MISSING:
                 cache.stats.record("hit")
                 return value
-            lock_key = call.lock_key(key)
-            deadline = time.monotonic() + call.lock_timeout
-            delay = 0.005
-            while True:
-                token = await cache.atry_lock(lock_key, int(call.lock_timeout * 1000))
-                if token is not None:
-                    try:
-                        return await compute(cache, key, args, kwargs)
-                    finally:
-                        await cache.aunlock(lock_key, token)
-                if time.monotonic() >= deadline:
-                    logger.warning("cache_lock_wait_timed_out", key=key)
-                    return await compute(cache, key, args, kwargs)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.1)
-                value = await lookup(cache, key)
-                if value is not _MISSING:
-                    cache.stats.record("hit")
-                    return value
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cache = call.cache
+        key = call.keys(args, kwargs)
+        if key in _computing.get():
+            raise CacheReentryError(key)
+        value = await lookup(cache, key)
+        if value is not _MISSING:
+            cache.stats.record("hit")
+            return value
+        loop = asyncio.get_running_loop()
+        flights = call.async_flights.get(loop)
+        if flights is None:
+            flights = call.async_flights[loop] = {}
+        while (flight := flights.get(key)) is not None:
+            try:
+                # shield: a waiter's timeout or cancellation must not cancel the computer.
+                shared = await asyncio.wait_for(asyncio.shield(flight), call.lock_timeout)
+            except TimeoutError:
+                logger.warning("cache_flight_wait_timed_out", key=key)
+                return await compute(cache, key, args, kwargs)
+            except asyncio.CancelledError:
+                if flight.cancelled():
+                    continue  # its computer was cancelled, not this waiter: try to lead
+                raise
+            cache.stats.record("hit")
+            return shared
+        flight = loop.create_future()
+        flights[key] = flight
+        try:
+            value = await lead(cache, key, args, kwargs)
+            flight.set_result(value)
+            return value
+        except Exception as exc:
+            flight.set_exception(exc)  # the waiters share the failure, as they would a value
+            flight.exception()  # marks it retrieved: no "never retrieved" warning without waiters
+            raise
+        except BaseException:
+            flight.cancel()
+            raise
+        finally:
+            if flights.get(key) is flight:
+                del flights[key]
 
     return wrapper

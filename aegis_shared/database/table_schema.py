@@ -159,6 +159,46 @@ class TableSchema(_Strict):
                 for col in index.columns
                 if col not in seen
             ]
+        return problems + self._history_problems()
+
+    def _history_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """``version_history`` must list strictly increasing versions, ending at ``version``.
+
+        A repeated or decreasing version makes "which change is in 1.2.0?" unanswerable and hides
+        a skipped migration; a table version ahead of (or behind) its history means a change
+        went unrecorded.
+        """
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        first_at: dict[tuple[int, ...], int] = {}
+        newest: tuple[int, ...] | None = None
+        for i, entry in enumerate(self.version_history):
+            number = _semver(entry.version)
+            if number in first_at:
+                problems.append(
+                    (
+                        ("version_history", i, "version"),
+                        f"version_history lists version {entry.version} twice "
+                        f"(entries {first_at[number] + 1} and {i + 1})",
+                    )
+                )
+            elif newest is not None and number < newest:
+                problems.append(
+                    (
+                        ("version_history", i, "version"),
+                        f"version_history goes back from {'.'.join(map(str, newest))} to {entry.version} "
+                        f"(entry {i + 1}); versions must increase",
+                    )
+                )
+            first_at.setdefault(number, i)
+            newest = number if newest is None else max(newest, number)
+        if self.version_history and _semver(self.version) != _semver(self.version_history[-1].version):
+            problems.append(
+                (
+                    ("version",),
+                    f"table version {self.version} is not the newest version_history entry "
+                    f"({self.version_history[-1].version}); record the change in version_history",
+                )
+            )
         return problems
 
     def column(self, name: str) -> ColumnSchema:
@@ -194,6 +234,10 @@ class TableSchema(_Strict):
         for entry in data.get("version_history", []):
             entry["date"] = dt.date.fromisoformat(entry["date"])
         return data
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def identifier_ok(name: str) -> bool:

@@ -375,6 +375,14 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
     ),
     ("SYS_7002", 503, "Service unavailable", "서비스를 일시적으로 사용할 수 없습니다.", "Retry later."),
     (
+        "SYS_7006",
+        500,
+        "A cached function called itself with the same cache key while computing it",
+        "서버 내부 오류가 발생했습니다.",
+        "The call can never finish: fix the recursion, or give the inner call different arguments "
+        "(check the decorator's key template and ignore list).",
+    ),
+    (
         "SYS_7003",
         500,
         "Configuration error",

@@ -10,24 +10,30 @@ from aegis_shared.logging.redaction import (
 )
 from aegis_shared.logging.setup import (
     CONTEXT_KEYS,
+    RedactingFilter,
     bind_context,
     bound_context,
     clear_context,
     configure_logging,
     get_logger,
+    install_record_redaction,
+    redact_record,
 )
 
 __all__ = [
     "CONTEXT_KEYS",
     "REDACTED",
+    "RedactingFilter",
     "bind_context",
     "bound_context",
     "clear_context",
     "clear_registered_secrets",
     "configure_logging",
     "get_logger",
+    "install_record_redaction",
     "mask_text",
     "redact",
+    "redact_record",
     "redact_value",
     "register_secrets",
 ]

@@ -3,12 +3,19 @@
 structlog and the standard library share one processor chain, so records from third-party
 libraries (httpx logs request URLs, which may carry ``serviceKey``) are redacted exactly like
 our own before they reach the output.
+
+Handlers that are not ours see the standard library's records too: Dagster's console logger and
+its event log (what ``context.log`` writes and the UI shows), pytest's capture, error trackers.
+So :func:`configure_logging` also installs a log-record factory that masks every record's
+message (and exception text) the moment the record is created, before any handler or filter
+sees it. :class:`RedactingFilter` does the same for a handler configured elsewhere.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -17,11 +24,62 @@ import structlog
 from pydantic import BaseModel, SecretStr
 from structlog.typing import Processor
 
-from aegis_shared.logging.redaction import redact, register_secrets
+from aegis_shared.logging.redaction import mask_text, redact, register_secrets
 
 CONTEXT_KEYS = ("request_id", "run_id", "asset_key", "service")
 
 _HANDLER_MARK = "_aegis_handler"
+_FACTORY_MARK = "_aegis_redacting_factory"
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask secrets and personal data in a stdlib record's message, exception and stack text.
+
+    The message is rendered (``msg % args``) and masked, so a secret passed as an argument is
+    caught too. structlog's own records carry an event dict that its processor chain has already
+    redacted; they are left as they are. Masking is idempotent, so a record seen twice is fine.
+    """
+    if not isinstance(record.msg, dict):
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: let the handler report it as usual
+            return record
+        record.msg, record.args = mask_text(message), ()
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        # Formatters reuse exc_text instead of formatting the traceback again.
+        record.exc_text = mask_text("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+    if record.stack_info:
+        record.stack_info = mask_text(record.stack_info)
+    return record
+
+
+class RedactingFilter(logging.Filter):
+    """A filter that masks records in place and lets them through.
+
+    :func:`configure_logging` already masks every record as it is created; attach this to a
+    handler in a process that does not call it (``handler.addFilter(RedactingFilter())``).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+def install_record_redaction() -> None:
+    """Mask every stdlib log record as it is created, whichever logger or handler it reaches.
+
+    Wraps the current log-record factory once (calling it again is a no-op), so Dagster's
+    ``context.log``, third-party libraries and any handler see only masked text.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, _FACTORY_MARK, False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return redact_record(current(*args, **kwargs))
+
+    setattr(factory, _FACTORY_MARK, True)
+    logging.setLogRecordFactory(factory)
 
 
 def _add_service(service: str | None) -> Processor:
@@ -56,10 +114,12 @@ def configure_logging(
     contextvars (request/run/asset ids), service name and the redaction processor.
 
     Every ``SecretStr`` field of ``settings`` and every value in ``secrets`` is masked wherever
-    it appears, even in free text. Idempotent: calling it again replaces the previous Aegis
-    handler instead of stacking one.
+    it appears, even in free text. Every stdlib record is masked as it is created
+    (:func:`install_record_redaction`), so handlers that are not ours never see a secret either.
+    Idempotent: calling it again replaces the previous Aegis handler instead of stacking one.
     """
     register_secrets(*secrets, *_secret_values(settings))
+    install_record_redaction()
     numeric_level = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,

@@ -229,6 +229,32 @@ def test_thirty_one_day_backfill_fetches_each_day_once(
     assert {requests[("rss", d)] for d in days} == {5}
 
 
+def test_mss_contacts_are_masked_in_postgres_and_in_the_published_events(
+    settings: Settings, db: Database, replay: ReplayServer
+) -> None:
+    by_id = records_by_day("mss", replay)
+    _, last = snapshot_window(ANCHOR)
+    day = max(d for days in by_id.values() for d in days if d <= last)
+    assert materialize(replay, db, day, "mss").success
+    with db.engine.connect() as connection:
+        payloads = [
+            json.dumps(p, ensure_ascii=False)
+            for p in connection.execute(
+                sa.text("SELECT payload FROM raw_announcements WHERE source = :s"), {"s": "mss"}
+            ).scalars()
+        ]
+    events = [
+        value.decode("utf-8")
+        for key, value in topic_messages(KafkaResource().settings().topic("collection"), settings)
+        if key.startswith(b"mss:")
+    ]
+    assert payloads and len(events) >= len(payloads)
+    # The snapshot's contacts are staff{i}@korea.kr and 044-204-{7000 + i}; only masks are kept.
+    for text in payloads + events:
+        assert "staff" not in text and "044-204-7" not in text
+    assert all("s***@korea.kr" in text and "044-204-****" in text for text in payloads)
+
+
 def test_recollecting_a_day_lands_nothing_new(settings: Settings, db: Database, replay: ReplayServer) -> None:
     _, last = snapshot_window(ANCHOR)
     first = materialize(replay, db, last, "bizinfo")
@@ -283,6 +309,33 @@ def test_two_partitions_landing_the_same_key_at_once_insert_it_once(settings: Se
         thread.join()
     assert sorted(counts) == [0, 0, 0, 0, 0, 1]
     assert len(rows(db.engine, "bizinfo")) == 1
+
+
+def topic_messages(topic: str, settings: Settings, idle: float = 3.0) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) on ``topic`` so far, read until ``idle`` seconds pass without one."""
+    import time
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"test-read-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    out: list[tuple[bytes, bytes]] = []
+    deadline, last = time.monotonic() + 60, time.monotonic()
+    try:
+        while time.monotonic() < deadline and (not out or time.monotonic() - last < idle):
+            message = consumer.poll(0.5)
+            if message is None or message.error() is not None:
+                continue
+            out.append((message.key() or b"", message.value() or b""))
+            last = time.monotonic()
+    finally:
+        consumer.close()
+    return out
 
 
 def consume_dlq(settings: Settings, *, code: str, payload: bytes, timeout: float = 30.0) -> dict[str, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -100,3 +101,48 @@ def test_impact_between_two_registry_directories(
     code, out, _ = _run("impact", "--database-url", url, "--dir", str(seed_dir), "--from", str(old_dir))
     assert code == 0
     assert "Affected tables: notifications" in out and "drop table notifications (0 rows)" in out
+
+
+def test_validate_reports_a_repeated_or_decreasing_version_history(tmp_path: Path) -> None:
+    """The shipped ``policies.yaml`` as it was (1.2.0 listed twice) and two other slips."""
+    shipped = Path(__file__).resolve().parents[3] / "schemas" / "db"
+    d = tmp_path / "history"
+    d.mkdir()
+    for path in shipped.glob("*.yaml"):
+        (d / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    policies = d / "policies.yaml"
+    text = policies.read_text(encoding="utf-8")
+    assert "  - version: 1.2.1\n" in text
+    policies.write_text(text.replace("  - version: 1.2.1\n", "  - version: 1.2.0\n"), encoding="utf-8")
+    lines = policies.read_text(encoding="utf-8").splitlines()
+    line = [n for n, text_line in enumerate(lines, 1) if text_line == "  - version: 1.2.0"][1]
+
+    code, _, err = _run("validate", "--dir", str(d))
+    assert code == 1 and err.startswith("[VALID_3012] 1 schema problem(s):")
+    assert (
+        f"{policies}:{line} [version_history.2.version]: version_history lists version 1.2.0 twice "
+        "(entries 2 and 3)"
+    ) in err
+
+    users = yaml.safe_load((d / "users.yaml").read_text(encoding="utf-8"))
+    users["version"] = "1.1.0"  # bumped without recording the change
+    users["version_history"] += [
+        {"version": "0.9.0", "date": dt.date(2026, 11, 5), "changes": "older than 1.0.0, listed after it"}
+    ]
+    (d / "users.yaml").write_text(
+        yaml.safe_dump(users, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    policies.write_text(text, encoding="utf-8")
+    code, _, err = _run("validate", "--dir", str(d))
+    assert code == 1 and err.startswith("[VALID_3012] 2 schema problem(s):")
+    assert "version_history goes back from 1.0.0 to 0.9.0 (entry 2); versions must increase" in err
+    assert "table version 1.1.0 is not the newest version_history entry (0.9.0)" in err
+
+
+def test_every_shipped_table_has_a_strictly_increasing_history_ending_at_its_version() -> None:
+    for table_schema in SchemaRegistry.load():
+        versions = [tuple(map(int, e.version.split("."))) for e in table_schema.version_history]
+        assert versions == sorted(set(versions)), table_schema.name
+        assert table_schema.version_history[-1].version == table_schema.version
+    policies = SchemaRegistry.load().get("policies")
+    assert [e.version for e in policies.version_history] == ["1.0.0", "1.2.0", "1.2.1", "1.3.0", "1.4.0"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
@@ -107,6 +108,9 @@ def test_additive_change_migrates(fresh_engine: sa.Engine, seed_dir: Path) -> No
 
     def add(data: dict) -> None:
         data["version"] = "1.1.0"
+        data["version_history"].append(
+            {"version": "1.1.0", "date": dt.date(2026, 12, 3), "changes": "last_login_at"}
+        )
         data["columns"].append({"name": "last_login_at", "type": "TIMESTAMPTZ", "nullable": True})
         data["indexes"].append({"name": "idx_users_last_login", "columns": ["last_login_at"]})
 

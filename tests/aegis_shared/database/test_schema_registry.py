@@ -27,6 +27,8 @@ PIPELINE_TABLES = {
     "store_sync_state",
     "pipeline_runs",
     "event_outbox",
+    "collection_rejections",
+    "event_outbox_published",
 }
 SEED_TABLES = {"users", "policies", "applications", "audit_logs", "notifications"}
 
