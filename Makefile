@@ -10,11 +10,16 @@ PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
 .PHONY: setup system-deps run test dev down lint bench
 
-## Install apt packages (PostgreSQL) once, after apt-get update.
+## Install apt packages once, after apt-get update: PostgreSQL, and Java 17 + Maven for the JVM
+## servers (Kafka, Neo4j, OpenSearch), whose jars Maven fetches into ~/.cache/aegis/maven.
 system-deps:
 	@if [ -z "$(PG_INITDB)" ] || ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql postgresql-contrib python3-venv; \
+	fi
+	@if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless maven; \
 	fi
 
 $(BIN)/.installed: pyproject.toml
