@@ -122,7 +122,10 @@ class KafkaServer:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config)),
+            # "=" form: a base64url id may start with "-", which argparse would take for an option.
+            self._java(
+                "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={self.config}"
+            ),
             capture_output=True,
             text=True,
             check=False,

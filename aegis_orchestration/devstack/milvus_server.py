@@ -15,7 +15,7 @@ from pathlib import Path
 from aegis_orchestration.devstack.errors import StackError
 from aegis_orchestration.devstack.process import alive, port_open, spawn, terminate, wait_until
 
-STARTUP_TIMEOUT = 120.0
+STARTUP_TIMEOUT = 180.0
 _LAUNCH = "import sys, milvus; sys.argv[0] = 'milvus-server'; milvus.main()"
 
 
