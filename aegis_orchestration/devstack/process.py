@@ -59,7 +59,9 @@ def wait_until(
     raise TimeoutError(f"{what} {reason}{tail}")
 
 
-def spawn(cmd: Sequence[str], *, log: Path, cwd: Path | None = None) -> int:
+def spawn(
+    cmd: Sequence[str], *, log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> int:
     """Start ``cmd`` detached in its own session, output to ``log``; return its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -69,6 +71,7 @@ def spawn(cmd: Sequence[str], *, log: Path, cwd: Path | None = None) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=cwd,
+            env=env,
             start_new_session=True,
         )
     return proc.pid

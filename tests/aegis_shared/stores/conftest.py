@@ -101,7 +101,7 @@ def _drop(store: Any, engine: str, name: str) -> None:
 # server. Only the Elasticsearch client (no Elasticsearch server can run here) is opt-in.
 GRAPH_ENGINES = ["falkordb", "neo4j"]
 VECTOR_ENGINES = ["milvus-lite", "milvus-server"]
-SEARCH_ENGINES = ["tantivy"]
+SEARCH_ENGINES = ["tantivy", "opensearch"]
 ELASTICSEARCH = pytest.param(
     "elasticsearch",
     id="elasticsearch",

@@ -1,4 +1,4 @@
-"""Search store specifics on a real tantivy index: Korean n-grams, shared writer, outages."""
+"""Search store specifics on real tantivy and OpenSearch indexes: Korean n-grams, shared writer, outages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import pytest
 
 from aegis_shared.config import Settings
 from aegis_shared.errors import ExternalServiceError, ValidationError
-from aegis_shared.stores import ElasticsearchSearchStore, TantivySearchStore, open_search_store
+from aegis_shared.stores import (
+    ElasticsearchSearchStore,
+    OpenSearchSearchStore,
+    TantivySearchStore,
+    open_search_store,
+    search_requests,
+)
 from aegis_shared.stores.elasticsearch_search import INDEX_MAPPINGS, INDEX_SETTINGS
 from aegis_shared.stores.search_documents import KEYWORD_FIELDS, TEXT_FIELDS, search_fields
 from aegis_shared.stores.tantivy_search import ngram_analyzer
@@ -131,6 +137,34 @@ def test_tantivy_and_elasticsearch_index_the_same_fields() -> None:
         assert INDEX_MAPPINGS["properties"][name]["fields"]["keyword"]["type"] == "keyword"
     assert INDEX_SETTINGS["analysis"]["tokenizer"]["ko_nori"]["type"] == "nori_tokenizer"
     assert INDEX_MAPPINGS["properties"]["policy_id"] == {"type": "keyword"}
+
+
+def test_elasticsearch_and_opensearch_share_every_request_but_the_analyzer() -> None:
+    elastic, opensearch = (
+        search_requests.index_body("elasticsearch"),
+        search_requests.index_body("opensearch"),
+    )
+    assert elastic["mappings"] == opensearch["mappings"] == INDEX_MAPPINGS
+    assert elastic["settings"]["analysis"]["analyzer"]["ko"]["tokenizer"] == "ko_nori"
+    ngram = opensearch["settings"]["analysis"]["tokenizer"]["ko_ngram"]
+    assert (ngram["type"], ngram["min_gram"], ngram["max_gram"]) == ("ngram", 2, 3)
+    assert ElasticsearchSearchStore._search is not OpenSearchSearchStore._search  # only the call differs
+    for name in ("upsert", "delete", "fingerprints", "count", "search", "ensure_schema"):
+        assert getattr(ElasticsearchSearchStore, name) is getattr(OpenSearchSearchStore, name), name
+
+
+def test_opensearch_analyzer_makes_tantivys_grams_within_words(opensearch_url: str) -> None:
+    store = open_search_store(Settings(opensearch_url=opensearch_url, search_index="t_analyzer_probe"))
+    store.ensure_schema()
+    try:
+        text = "청년창업 Export"
+        tokens = store.raw.indices.analyze(index="t_analyzer_probe", body={"analyzer": "ko", "text": text})
+        grams = sorted(token["token"] for token in tokens["tokens"])
+        # tantivy's n-grams also span the space ("업 e"); OpenSearch's stop at word boundaries.
+        assert grams == sorted(gram for gram in ngram_analyzer().analyze(text) if " " not in gram)
+    finally:
+        store.raw.indices.delete(index="t_analyzer_probe")
+        store.close()
 
 
 def test_unreachable_elasticsearch_raises_the_search_code() -> None:
