@@ -31,7 +31,11 @@ class Neo4jGraphStore(CypherGraphStore):
         industry_keywords: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self._use_keywords(industry_keywords)
-        self._driver = GraphDatabase.driver(uri, auth=(user, password), connection_timeout=5.0)
+        # Notifications off: the first fingerprint scan on an empty database would log a warning
+        # that the content_hash property does not exist yet.
+        self._driver = GraphDatabase.driver(
+            uri, auth=(user, password), connection_timeout=5.0, notifications_min_severity="OFF"
+        )
         self._database = database
 
     @classmethod
