@@ -57,6 +57,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/publish.py
 	$(BIN)/python benchmarks/stores.py
+	$(BIN)/python benchmarks/servers.py
 	$(BIN)/python benchmarks/cold_path.py
 	$(BIN)/python benchmarks/hot_path.py
 	$(BIN)/python benchmarks/cache.py
