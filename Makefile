@@ -28,8 +28,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## Python environment and system packages.
+## Python environment, system packages, and the JVM servers' jars (Maven, cached in ~/.cache/aegis).
 setup: system-deps $(BIN)/.installed
+	$(BIN)/aegis devstack fetch
 
 ## Start the local stack, collect the bundled snapshot over HTTP, materialize every asset, print a summary.
 run: setup

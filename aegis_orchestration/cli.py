@@ -115,6 +115,17 @@ def up(root: Path, lite: bool, milvus_server: bool, **port_flags: int | None) ->
 
 
 @devstack.command()
+def fetch() -> None:
+    """Fetch the JVM servers' jars with Maven into the cache (once; `up` would do it too)."""
+    from aegis_orchestration.devstack import maven
+    from aegis_orchestration.devstack.jvm_servers import OpenSearchServer
+
+    for profile in ("kafka", "neo4j", "opensearch", "ecj"):
+        click.echo(f"{profile:10} {maven.classpath(profile)}")
+    click.echo(f"{'launcher':10} {OpenSearchServer.launcher()}")
+
+
+@devstack.command()
 @_root_option
 def down(root: Path) -> None:
     """Stop exactly the processes `up` started from this root."""

