@@ -9,6 +9,9 @@ at once, ``wait_ready`` polls until the server answers a real request.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
+import shutil
 import subprocess
 import urllib.request
 import uuid
@@ -278,10 +281,8 @@ class OpenSearchServer:
     @staticmethod
     def launcher() -> Path:
         """``AegisOpenSearch.class``, compiled once with ecj (a JRE has no javac) into the cache."""
-        source = resources.files("aegis_orchestration.devstack").joinpath("jvm", "AegisOpenSearch.java")
+        source = resources.files("aegis_orchestration.devstack").joinpath("AegisOpenSearch.java")
         text = source.read_bytes()
-        import hashlib
-
         target = maven.cache_root() / f"opensearch-launcher-{hashlib.sha256(text).hexdigest()[:12]}"
         if (target / "AegisOpenSearch.class").exists():
             return target
@@ -316,8 +317,6 @@ class OpenSearchServer:
         try:
             work.rename(target)
         except OSError:  # another session finished first; use theirs
-            import shutil
-
             shutil.rmtree(work, ignore_errors=True)
         return target
 
@@ -346,8 +345,6 @@ class OpenSearchServer:
         wait_until(self._answers, timeout=timeout, what="OpenSearch", log=self.log, pid=pid)
 
     def _answers(self) -> bool:
-        import json
-
         if not port_open(self.port):
             return False
         with urllib.request.urlopen(f"{self.url}/_cluster/health", timeout=2) as response:
