@@ -10,11 +10,16 @@ PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
 .PHONY: setup system-deps run test dev down lint bench
 
-## Install apt packages (PostgreSQL) once, after apt-get update.
+## Install apt packages once, after apt-get update: PostgreSQL, and Java 17 + Maven for the JVM
+## servers (Kafka, Neo4j, OpenSearch), whose jars Maven fetches into ~/.cache/aegis/maven.
 system-deps:
 	@if [ -z "$(PG_INITDB)" ] || ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql postgresql-contrib python3-venv; \
+	fi
+	@if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless maven; \
 	fi
 
 $(BIN)/.installed: pyproject.toml
@@ -23,8 +28,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## Python environment and system packages.
+## Python environment, system packages, and the JVM servers' jars (Maven, cached in ~/.cache/aegis).
 setup: system-deps $(BIN)/.installed
+	$(BIN)/aegis devstack fetch
 
 ## Start the local stack, collect the bundled snapshot over HTTP, materialize every asset, print a summary.
 run: setup
@@ -52,6 +58,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/publish.py
 	$(BIN)/python benchmarks/stores.py
+	$(BIN)/python benchmarks/servers.py
 	$(BIN)/python benchmarks/cold_path.py
 	$(BIN)/python benchmarks/hot_path.py
 	$(BIN)/python benchmarks/cache.py

@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -58,32 +59,74 @@ _root_option = click.option(
 
 @main.group()
 def devstack() -> None:
-    """Start, inspect and stop the local PostgreSQL, Kafka broker and FalkorDB/Redis."""
+    """Start, inspect and stop the local PostgreSQL, Kafka, Neo4j, OpenSearch and Redis/FalkorDB."""
+
+
+_PORT_FLAGS = {
+    "postgres": 55432,
+    "kafka": 59092,
+    "kafka_controller": 59093,
+    "redis": 56379,
+    "neo4j": 57687,
+    "opensearch": 59200,
+    "opensearch_transport": 59300,
+    "milvus": 59530,
+}
+
+
+def _port_options(command: Callable[..., None]) -> Callable[..., None]:
+    for name, default in reversed(_PORT_FLAGS.items()):
+        flag = "--" + name.replace("_", "-") + "-port"
+        command = click.option(
+            flag,
+            f"{name}_port",
+            type=int,
+            default=None,
+            help=f"Default $AEGIS_DEVSTACK_{name.upper()}_PORT or {default}.",
+        )(command)
+    return command
 
 
 @devstack.command()
 @_root_option
+@_port_options
 @click.option(
-    "--postgres-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_POSTGRES_PORT or 55432."
+    "--lite",
+    is_flag=True,
+    help="Leave out Neo4j and OpenSearch: FalkorDB and tantivy serve graph and search.",
 )
-@click.option("--kafka-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_KAFKA_PORT or 59092.")
-@click.option("--redis-port", type=int, default=None, help="Default $AEGIS_DEVSTACK_REDIS_PORT or 56379.")
-def up(root: Path, postgres_port: int | None, kafka_port: int | None, redis_port: int | None) -> None:
-    """Start every server (idempotent) and wait until each answers."""
+@click.option(
+    "--milvus-server",
+    is_flag=True,
+    help="Also start a Milvus standalone server (Milvus Lite stays the default).",
+)
+def up(root: Path, lite: bool, milvus_server: bool, **port_flags: int | None) -> None:
+    """Start every server (idempotent, in parallel) and wait until each answers."""
+    import time
+
     from aegis_orchestration.devstack import DevStack, Ports
 
     ports = None
-    if any((postgres_port, kafka_port, redis_port)):
+    if any(port_flags.values()):
         base = Ports.from_env()
-        ports = Ports(
-            postgres=postgres_port or base.postgres,
-            kafka=kafka_port or base.kafka,
-            redis=redis_port or base.redis,
-        )
-    stack = DevStack(root, ports).up()
+        ports = Ports(**{name: port_flags[f"{name}_port"] or getattr(base, name) for name in _PORT_FLAGS})
+    started = time.monotonic()
+    stack = DevStack(root, ports, lite=lite or None, milvus_server=milvus_server or None).up()
     for name, info in stack.status().items():
-        click.echo(f"{name:9} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
+        click.echo(f"{name:10} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
+    click.echo(f"up in {time.monotonic() - started:.1f}s")
     click.echo(f"Run `eval $(aegis devstack env --root {root})` to point other shells at this stack.")
+
+
+@devstack.command()
+def fetch() -> None:
+    """Fetch the JVM servers' jars with Maven into the cache (once; `up` would do it too)."""
+    from aegis_orchestration.devstack import maven
+    from aegis_orchestration.devstack.jvm_servers import OpenSearchServer
+
+    for profile in ("kafka", "neo4j", "opensearch", "ecj"):
+        click.echo(f"{profile:10} {maven.classpath(profile)}")
+    click.echo(f"{'launcher':10} {OpenSearchServer.launcher()}")
 
 
 @devstack.command()
@@ -108,7 +151,7 @@ def status(root: Path, as_json: bool) -> None:
         click.echo(json.dumps(info))
     else:
         for name, item in info.items():
-            click.echo(f"{name:9} 127.0.0.1:{item['port']:<6} pid {item['pid']}  healthy={item['healthy']}")
+            click.echo(f"{name:10} 127.0.0.1:{item['port']:<6} pid {item['pid']}  healthy={item['healthy']}")
     if not all(item["healthy"] for item in info.values()):
         raise SystemExit(1)
 

@@ -5,8 +5,8 @@ here, never in calling code:
 
 * graph: ``AEGIS_NEO4J_URI`` set → Neo4j; otherwise FalkorDB at ``AEGIS_GRAPH_URL``.
 * vectors: ``AEGIS_MILVUS_URI`` is a server URL (``http://…``) → Milvus; a file path → Milvus Lite.
-* search: ``AEGIS_ELASTICSEARCH_URL`` set → Elasticsearch; otherwise tantivy at
-  ``AEGIS_SEARCH_PATH``.
+* search: ``AEGIS_ELASTICSEARCH_URL`` set → Elasticsearch; else ``AEGIS_OPENSEARCH_URL`` set →
+  OpenSearch; otherwise tantivy at ``AEGIS_SEARCH_PATH``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ class Settings(BaseSettings):
 
     elasticsearch_url: str | None = None
     elasticsearch_api_key: SecretStr = SecretStr("")
+    opensearch_url: str | None = None
+    opensearch_user: str = ""
+    opensearch_password: SecretStr = SecretStr("")
     search_index: str = "policies"
     search_path: Path = Path(".aegis/search")
 
@@ -117,8 +120,10 @@ class Settings(BaseSettings):
         return "milvus" if self.milvus_uri.startswith(("http://", "https://", "tcp://")) else "milvus-lite"
 
     @property
-    def search_backend(self) -> Literal["elasticsearch", "tantivy"]:
-        return "elasticsearch" if self.elasticsearch_url else "tantivy"
+    def search_backend(self) -> Literal["elasticsearch", "opensearch", "tantivy"]:
+        if self.elasticsearch_url:
+            return "elasticsearch"
+        return "opensearch" if self.opensearch_url else "tantivy"
 
     def topic(self, entity: str, major: int = 1) -> str:
         """Topic name per seed 003 §3: ``{env}.aegis.{entity}.v{major}``."""

@@ -101,7 +101,7 @@ def main() -> None:
     store_bench.REPEAT = 1
 
     root = Path(tempfile.mkdtemp(prefix="aegis-bench-cold-"))
-    stack = DevStack(root, Ports.free()).up()
+    stack = DevStack(root, Ports.free(), lite=True).up()
     rows: list[tuple[str, str, str]] = []
     try:
         import sqlalchemy as sa

@@ -9,7 +9,7 @@
 3. Publishing: raw librdkafka, ``EventPublisher.publish_many`` and the hot path's outbox relay
    (which also claims and marks rows in Postgres), the same events.
 
-Starts its own PostgreSQL and Tansu on free ports and stops them afterwards.
+Starts its own PostgreSQL and Apache Kafka (a lite devstack) on free ports and stops them afterwards.
 
     .venv/bin/python benchmarks/hot_path.py [--e2e-seconds 30] [--events 5000]
 """
@@ -260,7 +260,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="aegis-bench-hot-path-"))
-    stack = DevStack(root, Ports.free()).up()
+    stack = DevStack(root, Ports.free(), lite=True).up()
     try:
         base = stack.settings()
         settings = base.model_copy(update={"env": f"bench{uuid.uuid4().hex[:6]}"})

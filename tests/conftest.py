@@ -1,7 +1,13 @@
-"""Session fixtures: one real local stack (PostgreSQL, Tansu, FalkorDB/Redis) per test session.
+"""Session fixtures: one real local stack per test session.
 
-The stack runs on free loopback ports in its own temporary root, so two sessions can share a
-machine, and it is stopped at the end of the session.
+PostgreSQL, Apache Kafka, Neo4j, OpenSearch, a Milvus server and redis-server with FalkorDB run
+on free loopback ports in their own temporary root, so two sessions can share a machine, and
+are stopped at the end of the session.
+
+The session's ``AEGIS_*`` environment keeps the graph and search defaults on FalkorDB and
+tantivy: whole-graph tests give every test its own graph name and index directory, and Neo4j
+Community has one database only. The production adapters (Neo4j, OpenSearch, the Milvus server)
+run the store contract tests against this stack's servers through the fixtures below.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from aegis_shared.config import Settings, get_settings
 @pytest.fixture(scope="session")
 def devstack() -> Iterator[DevStack]:
     root = Path(tempfile.mkdtemp(prefix="aegis-test-stack-"))
-    stack = DevStack(root, Ports.free()).up()
-    saved = {key: os.environ.get(key) for key in stack.env()}
-    os.environ.update(stack.env())
+    stack = DevStack(root, Ports.free(), milvus_server=True).up()
+    env = stack.env(embedded_stores=True)
+    saved = {key: os.environ.get(key) for key in (*env, "AEGIS_NEO4J_URI", "AEGIS_OPENSEARCH_URL")}
+    for key in ("AEGIS_NEO4J_URI", "AEGIS_OPENSEARCH_URL"):
+        os.environ.pop(key, None)
+    os.environ.update(env)
     get_settings.cache_clear()
     try:
         yield stack
@@ -65,6 +74,22 @@ def kafka_bootstrap(devstack: DevStack) -> str:
 @pytest.fixture(scope="session")
 def redis_url(devstack: DevStack) -> str:
     return f"{devstack.graph.url}/0"
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri(devstack: DevStack) -> str:
+    """Bolt URI of the session's Neo4j Community server (no auth)."""
+    return devstack.neo4j.uri
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(devstack: DevStack) -> str:
+    return devstack.opensearch.url
+
+
+@pytest.fixture(scope="session")
+def milvus_server_uri(devstack: DevStack) -> str:
+    return devstack.milvus.uri
 
 
 @pytest.fixture(scope="session")

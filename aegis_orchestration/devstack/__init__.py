@@ -1,9 +1,11 @@
-"""The local embedded stack: real PostgreSQL, Kafka-protocol broker and FalkorDB/Redis on loopback.
+"""The local stack of real servers on loopback (DESIGN §5).
 
-``aegis devstack up`` starts them for ``make run``/``make dev``; the test session starts its own
-copy on free ports through :class:`DevStack` directly.
+PostgreSQL, Apache Kafka (KRaft), Neo4j Community, OpenSearch and redis-server with FalkorDB;
+optionally a Milvus standalone server. ``aegis devstack up`` starts them for ``make run`` and
+``make dev``; the test session starts its own copy on free ports through :class:`DevStack`.
 """
 
-from aegis_orchestration.devstack.stack import DevStack, Ports, StackError
+from aegis_orchestration.devstack.errors import StackError
+from aegis_orchestration.devstack.stack import DevStack, Ports
 
 __all__ = ["DevStack", "Ports", "StackError"]

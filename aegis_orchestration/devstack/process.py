@@ -29,10 +29,24 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
         return False
 
 
-def wait_until(probe: Callable[[], bool], *, timeout: float, what: str, log: Path | None = None) -> None:
-    """Poll ``probe`` until it answers True; fail with the server's log tail otherwise."""
+def wait_until(
+    probe: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    log: Path | None = None,
+    pid: int | None = None,
+) -> None:
+    """Poll ``probe`` until it answers True; fail with the server's log tail otherwise.
+
+    With ``pid``, a server process that exits while we wait fails at once instead of at the timeout.
+    """
     deadline = time.monotonic() + timeout
+    reason = f"did not become healthy within {timeout:.0f}s"
     while time.monotonic() < deadline:
+        if pid is not None and not alive(pid):
+            reason = "exited while starting"
+            break
         try:
             if probe():
                 return
@@ -42,10 +56,12 @@ def wait_until(probe: Callable[[], bool], *, timeout: float, what: str, log: Pat
     tail = ""
     if log is not None and log.exists():
         tail = "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-    raise TimeoutError(f"{what} did not become healthy within {timeout:.0f}s{tail}")
+    raise TimeoutError(f"{what} {reason}{tail}")
 
 
-def spawn(cmd: Sequence[str], *, log: Path, cwd: Path | None = None) -> int:
+def spawn(
+    cmd: Sequence[str], *, log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> int:
     """Start ``cmd`` detached in its own session, output to ``log``; return its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -55,6 +71,7 @@ def spawn(cmd: Sequence[str], *, log: Path, cwd: Path | None = None) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=cwd,
+            env=env,
             start_new_session=True,
         )
     return proc.pid

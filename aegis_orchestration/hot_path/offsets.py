@@ -1,7 +1,8 @@
 """Offset ranges of one topic partition: finding new ones (the sensor) and reading one exactly (the job).
 
-Neither side uses consumer-group commits or high watermarks: Tansu reports wrong watermarks when
-a producer batch holds several records (DESIGN §5). Instead:
+Neither side uses consumer-group commits or high watermarks (the ranges are defined by the records
+actually received, which also holds on brokers whose watermarks lag or skip transaction markers).
+Instead:
 
 * :func:`discover` assigns every partition at the cursor's next offset and polls for a bounded
   time and count; what it actually receives defines the new ranges, each ending on an offset

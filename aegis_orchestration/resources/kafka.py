@@ -1,4 +1,4 @@
-"""Kafka (Tansu locally) as a Dagster resource: the event publisher and consumer settings."""
+"""Kafka (Apache Kafka in the local stack) as a Dagster resource: the publisher and consumer settings."""
 
 from __future__ import annotations
 

@@ -42,9 +42,9 @@ class GraphStoreResource(dg.ConfigurableResource):
 
 
 class SearchStoreResource(dg.ConfigurableResource):
-    """Elasticsearch when AEGIS_ELASTICSEARCH_URL is set, otherwise tantivy in process."""
+    """Elasticsearch (AEGIS_ELASTICSEARCH_URL), OpenSearch (AEGIS_OPENSEARCH_URL) or tantivy."""
 
-    index: str | None = Field(None, description="Overrides AEGIS_SEARCH_INDEX (Elasticsearch).")
+    index: str | None = Field(None, description="Overrides AEGIS_SEARCH_INDEX (Elasticsearch, OpenSearch).")
     path: str | None = Field(None, description="Overrides AEGIS_SEARCH_PATH (tantivy).")
 
     def open(self) -> SearchStore:

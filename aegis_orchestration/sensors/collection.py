@@ -4,7 +4,7 @@ The sensor owns its offsets: they live in its Dagster cursor, never in a consume
 so a range is only "done" once Dagster has its run request (keyed per topic, partition and range,
 so a repeated tick cannot launch it twice). Each tick polls from the cursor for a bounded time
 and count (well under Dagster's 60 s tick limit) and advances the cursor exactly over the ranges
-it requested. High watermarks are never consulted (Tansu gets them wrong).
+it requested. High watermarks are never needed: the ranges end on records actually received.
 """
 
 from __future__ import annotations

@@ -390,6 +390,13 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "Check the AEGIS_* settings.",
     ),
     ("SYS_7004", 503, "Resource exhausted", "시스템 자원이 부족합니다.", "Scale up or reduce load."),
+    (
+        "SYS_7005",
+        503,
+        "Local server prerequisite missing",
+        "로컬 서버를 시작하는 데 필요한 구성 요소가 없습니다.",
+        "Install what the message names (Java 17, Maven, PostgreSQL) or free the port.",
+    ),
     # Data pipeline: collection
     (
         "DP_1001",

@@ -2,6 +2,7 @@
 
 from aegis_shared.messaging.consumer import Backoff, ConsumerStats, EventConsumer, Handler
 from aegis_shared.messaging.decoding import decode_message, parse_json, validators_for
+from aegis_shared.messaging.lag import consumer_lag
 from aegis_shared.messaging.publisher import (
     DEFAULT_PRODUCER_CONFIG,
     DeliveryFailure,
@@ -22,6 +23,7 @@ __all__ = [
     "OutgoingEvent",
     "SchemaSource",
     "SchemaValidators",
+    "consumer_lag",
     "decode_message",
     "parse_json",
     "validators_for",

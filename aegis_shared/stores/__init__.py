@@ -33,6 +33,7 @@ from aegis_shared.stores.falkordb_graph import FalkorDBGraphStore
 from aegis_shared.stores.industries import IndustryClassifier
 from aegis_shared.stores.milvus_vectors import MilvusVectorStore
 from aegis_shared.stores.neo4j_graph import Neo4jGraphStore
+from aegis_shared.stores.opensearch_search import OpenSearchSearchStore
 from aegis_shared.stores.tantivy_search import TantivySearchStore
 
 
@@ -52,11 +53,17 @@ def open_graph_store(settings: Settings) -> GraphStore:
 
 
 def open_search_store(settings: Settings) -> SearchStore:
-    """Elasticsearch when ``AEGIS_ELASTICSEARCH_URL`` is set, otherwise tantivy at ``search_path``."""
+    """Elasticsearch when ``AEGIS_ELASTICSEARCH_URL`` is set, OpenSearch when ``AEGIS_OPENSEARCH_URL``
+    is, otherwise tantivy at ``search_path``."""
     if settings.search_backend == "elasticsearch" and settings.elasticsearch_url:
         return ElasticsearchSearchStore(
             settings.elasticsearch_url, settings.search_index,
             api_key=settings.elasticsearch_api_key.get_secret_value(),
+        )
+    if settings.search_backend == "opensearch" and settings.opensearch_url:
+        return OpenSearchSearchStore(
+            settings.opensearch_url, settings.search_index,
+            username=settings.opensearch_user, password=settings.opensearch_password.get_secret_value(),
         )
     return TantivySearchStore(settings.search_path)
 
@@ -70,6 +77,7 @@ __all__ = [
     "IndustryClassifier",
     "MilvusVectorStore",
     "Neo4jGraphStore",
+    "OpenSearchSearchStore",
     "PolicyDocument",
     "PolicyStore",
     "SearchStore",

@@ -286,6 +286,13 @@ class CypherGraphStore(ABC):
         rows = self._call("similar", SIMILAR_CYPHER, {"id": policy_id, "k": int(k)})
         return [(str(other), int(shared)) for other, shared in rows]
 
+    def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        """Run one parameterised Cypher statement on either engine and return its rows.
+
+        For inspection and repair tools; keep to the subset both engines accept (module docstring).
+        """
+        return self._call("query", cypher, params)
+
     def ping(self) -> None:
         with backend_errors(self.name, self.backend, "ping"):
             self._ping()

@@ -33,6 +33,12 @@ BATCH_SIZE = 1_000
 # Milvus caps one query/iterator page at 16,384 rows. Pages are the cost driver in Milvus Lite
 # (each one re-scans the growing segments), so use nearly the whole cap.
 ITERATOR_BATCH = 16_000
+# A sync reads what it just wrote (fingerprints, counts, the skip check), so every read waits for
+# every write before it. Milvus Lite always behaves so; a Milvus server defaults to "Bounded",
+# which returned 0 rows right after an upsert when the adapter was first run against one.
+CONSISTENCY = "Strong"
+# Milvus's search limit (topk) is 16,384.
+REGION_FALLBACK_CANDIDATES = 16_384
 MODEL_ID_PROPERTY = "aegis.embedding_model_id"
 DIM_PROPERTY = "aegis.embedding_dim"
 MAX_MODEL_ID_LENGTH = 256
@@ -134,7 +140,7 @@ class MilvusVectorStore:
         index = self._client.prepare_index_params()
         index.add_index(field_name="vector", index_type="AUTOINDEX", metric_type="COSINE")
         self._client.create_collection(
-            self.collection, schema=schema, index_params=index,
+            self.collection, schema=schema, index_params=index, consistency_level=CONSISTENCY,
             properties={MODEL_ID_PROPERTY: self.model_id, DIM_PROPERTY: str(self.embedder.dim)},
         )
 
@@ -147,7 +153,8 @@ class MilvusVectorStore:
         stored_dim = int(dims[0]) if dims and dims[0] is not None else None
         if stored_model is None:
             # A collection created outside this adapter: judge by what its rows carry.
-            rows = self._client.query(self.collection, filter="", output_fields=["model_id"], limit=1)
+            rows = self._client.query(self.collection, filter="", output_fields=["model_id"], limit=1,
+                                      consistency_level=CONSISTENCY)
             stored_model = rows[0]["model_id"] if rows else None
         if (stored_model is not None and stored_model != self.model_id) or (
             stored_dim is not None and stored_dim != self.embedder.dim
@@ -201,7 +208,7 @@ class MilvusVectorStore:
         with backend_errors(self.name, self.backend, "upsert"):
             stored = self._client.query(
                 self.collection, filter=f"policy_id in {json.dumps(ids, ensure_ascii=False)}",
-                output_fields=["content_hash", "model_id"],
+                output_fields=["content_hash", "model_id"], consistency_level=CONSISTENCY,
             )
         current = {row["policy_id"]: (row["content_hash"], row["model_id"]) for row in stored}
         return [doc for doc in batch if current.get(doc.policy_id) != (doc.content_hash, self.model_id)]
@@ -227,7 +234,7 @@ class MilvusVectorStore:
             with backend_errors(self.name, self.backend, "delete"):
                 literal = json.dumps(list(batch), ensure_ascii=False)
                 present = self._client.query(self.collection, filter=f"policy_id in {literal}",
-                                             output_fields=["policy_id"])
+                                             output_fields=["policy_id"], consistency_level=CONSISTENCY)
                 if present:
                     self._client.delete(self.collection, ids=[row["policy_id"] for row in present])
             removed += len(present)
@@ -240,7 +247,8 @@ class MilvusVectorStore:
         result: dict[str, str] = {}
         with backend_errors(self.name, self.backend, "fingerprints"):
             iterator = self._client.query_iterator(
-                self.collection, batch_size=ITERATOR_BATCH, filter="", output_fields=["content_hash"]
+                self.collection, batch_size=ITERATOR_BATCH, filter="", output_fields=["content_hash"],
+                consistency_level=CONSISTENCY,
             )
             try:
                 while page := iterator.next():
@@ -253,7 +261,8 @@ class MilvusVectorStore:
     def count(self) -> int:
         self._ready()
         with backend_errors(self.name, self.backend, "count"):
-            rows = self._client.query(self.collection, filter="", output_fields=["count(*)"])
+            rows = self._client.query(self.collection, filter="", output_fields=["count(*)"],
+                                      consistency_level=CONSISTENCY)
         return int(rows[0]["count(*)"]) if rows else 0
 
     def search(
@@ -263,15 +272,33 @@ class MilvusVectorStore:
             raise ValidationError("VALID_3001", "search text must be a non-empty string")
         expression = filter_expression(filter)
         self._ready()
-        query = self.embedder.embed_query(text)
+        query = self.embedder.embed_query(text).tolist()
+        region = (filter or {}).get("region_code")
         with backend_errors(self.name, self.backend, "search"):
-            hits = self._client.search(
-                self.collection, data=[query.tolist()], limit=int(k), filter=expression,
-                output_fields=["policy_id"], search_params={"metric_type": "COSINE"},
-            )
+            try:
+                hits = self._search(query, int(k), expression)
+            except Exception as exc:
+                # Milvus servers before 2.4 match only prefix patterns ("ab%"), not the infix
+                # pattern the region filter needs: filter the region here over a wider candidate set.
+                if region is None or "unsupported pattern" not in str(exc):
+                    raise
+                others = {key: v for key, v in (filter or {}).items() if key != "region_code"}
+                rest = filter_expression(others)
+                limit = min(REGION_FALLBACK_CANDIDATES, max(int(k) * 50, 1_000))
+                candidates = self._search(query, limit, rest)
+                wanted = f",{region},"
+                hits = [hit for hit in candidates if wanted in hit["entity"]["region_codes"]][: int(k)]
         # pymilvus names the hit's key after the primary field in 3.x ("id" in 2.x): read it
         # from the requested output field, which is stable across versions.
-        return [(str(hit["entity"]["policy_id"]), float(hit["distance"])) for hit in hits[0]] if hits else []
+        return [(str(hit["entity"]["policy_id"]), float(hit["distance"])) for hit in hits]
+
+    def _search(self, query: list[float], limit: int, expression: str) -> list[Any]:
+        hits = self._client.search(
+            self.collection, data=[query], limit=limit, filter=expression,
+            output_fields=["policy_id", "region_codes"], search_params={"metric_type": "COSINE"},
+            consistency_level=CONSISTENCY,
+        )
+        return list(hits[0]) if hits else []
 
     def ping(self) -> None:
         with backend_errors(self.name, self.backend, "ping"):

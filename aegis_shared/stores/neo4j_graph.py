@@ -13,6 +13,7 @@ from neo4j import GraphDatabase, RoutingControl
 
 from aegis_shared.config import Settings
 from aegis_shared.stores.cypher_graph import NODE_KEYS, CypherGraphStore
+from aegis_shared.stores.failures import backend_errors
 
 
 class Neo4jGraphStore(CypherGraphStore):
@@ -20,10 +21,21 @@ class Neo4jGraphStore(CypherGraphStore):
 
     backend = "neo4j"
 
-    def __init__(self, uri: str, user: str, password: str, database: str, *,
-                 industry_keywords: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        database: str,
+        *,
+        industry_keywords: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self._use_keywords(industry_keywords)
-        self._driver = GraphDatabase.driver(uri, auth=(user, password), connection_timeout=5.0)
+        # Notifications off: the first fingerprint scan on an empty database would log a warning
+        # that the content_hash property does not exist yet.
+        self._driver = GraphDatabase.driver(
+            uri, auth=(user, password), connection_timeout=5.0, notifications_min_severity="OFF"
+        )
         self._database = database
 
     @classmethod
@@ -32,8 +44,12 @@ class Neo4jGraphStore(CypherGraphStore):
             from aegis_shared.errors import SystemError_
 
             raise SystemError_("SYS_7003", "AEGIS_NEO4J_URI is not set")
-        return cls(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password.get_secret_value(),
-                   settings.neo4j_database)
+        return cls(
+            settings.neo4j_uri,
+            settings.neo4j_user,
+            settings.neo4j_password.get_secret_value(),
+            settings.neo4j_database,
+        )
 
     @property
     def raw(self) -> Any:
@@ -58,3 +74,16 @@ class Neo4jGraphStore(CypherGraphStore):
 
     def _close(self) -> None:
         self._driver.close()
+
+    def drop(self) -> None:
+        """Delete every node and relationship of the database (tests and rebuilds).
+
+        Neo4j Community has one user database, so unlike FalkorDB's named graphs this empties the
+        whole database: point it at a database that holds only the policy graph.
+        """
+        # CALL … IN TRANSACTIONS needs an auto-commit transaction, i.e. session.run.
+        with (
+            backend_errors(self.name, self.backend, "drop"),
+            self._driver.session(database=self._database) as session,
+        ):
+            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()

@@ -8,7 +8,7 @@ from confluent_kafka import Consumer, Message
 
 from aegis_shared.config import Settings
 
-# Tansu: joining a group takes about half of session.timeout.ms (DESIGN §5).
+# Short group timeouts: a test consumer that leaves frees its partitions quickly.
 FAST_GROUP = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
 
 

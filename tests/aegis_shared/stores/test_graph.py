@@ -1,4 +1,4 @@
-"""Graph store specifics on real FalkorDB: relationships, replacement, Cypher subset, outages."""
+"""Graph store specifics on real FalkorDB and Neo4j: relationships, replacement, Cypher subset, outages."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def _closed_port() -> int:
 
 
 def _edges(graph: Any, policy_id: str) -> set[tuple[str, str]]:
-    rows = graph.raw.query(
+    rows = graph.query(
         "MATCH (p:Policy {policy_id: $id})-[r]->(n) RETURN type(r), coalesce(n.name, n.code)",
         {"id": policy_id},
-    ).result_set
+    )
     return {(rel, key) for rel, key in rows}
 
 
@@ -40,7 +40,7 @@ def test_upsert_builds_every_relationship(graph: Any) -> None:
         ("IN_CATEGORY", "창업"),
         ("TARGETS", "예비창업자"),
     }
-    props = graph.raw.query("MATCH (p:Policy {policy_id: 'p1'}) RETURN properties(p)").result_set[0][0]
+    props = graph.query("MATCH (p:Policy {policy_id: 'p1'}) RETURN properties(p)")[0][0]
     assert props["title"] == "청년창업 지원사업 p1"
     assert props["period_start"] == "2026-01-01"
     # Only scalars on nodes (Neo4j and FalkorDB agree on those); lists live as relationships.
@@ -73,7 +73,7 @@ def test_reupsert_does_not_duplicate_nodes_or_edges(graph: Any) -> None:
     graph.upsert(docs)
 
     def count(cypher: str) -> int:
-        return int(graph.raw.query(cypher).result_set[0][0])
+        return int(graph.query(cypher)[0][0])
 
     assert count("MATCH (o:Organization) RETURN count(o)") == 2
     assert count("MATCH (r:Region) RETURN count(r)") == 2
@@ -84,7 +84,7 @@ def test_delete_keeps_shared_nodes(graph: Any) -> None:
     graph.upsert([make_doc("p1"), make_doc("p2")])
     assert graph.delete(["p1"]) == 1
     assert graph.related("p1") is None
-    shared = graph.raw.query("MATCH (o:Organization) RETURN count(o)").result_set[0][0]
+    shared = graph.query("MATCH (o:Organization) RETURN count(o)")[0][0]
     assert shared == 2
     assert len(_edges(graph, "p2")) == 7
 
@@ -252,15 +252,15 @@ def test_one_batch_mixing_new_and_present_policies(graph: Any) -> None:
     assert written == 3
     assert graph.fingerprints() == {"p0": "h1", "p1": "h2", "p2": "h1", "p3": "h1"}
     assert graph.related("p1")["regions"] == ["41"]  # type: ignore[index]
-    assert int(graph.raw.query("MATCH (p:Policy) RETURN count(p)").result_set[0][0]) == 4
+    assert int(graph.query("MATCH (p:Policy) RETURN count(p)")[0][0]) == 4
 
 
 def test_the_create_path_never_duplicates_a_policy_that_appeared_meanwhile(graph: Any) -> None:
     graph.upsert([make_doc("p1")])
     # As if another writer created p1 after upsert() looked: the guarded CREATE skips it.
     row = cypher_graph.graph_row(make_doc("p1", "h9"))
-    created = graph.raw.query(cypher_graph.INSERT_CYPHER, {"rows": [row]})
-    assert created.result_set[0][0] == 0
+    created = graph.query(cypher_graph.INSERT_CYPHER, {"rows": [row]})
+    assert created[0][0] == 0
     assert graph.count() == 1 and graph.fingerprints() == {"p1": "h1"}
 
 
@@ -274,8 +274,6 @@ def test_pipelined_batches_with_present_policies_are_replaced_not_duplicated(gra
     assert written == n
     assert graph.fingerprints() == {f"p{i:05d}": f"h{i}" for i in range(n)}
     assert graph.count() == n
-    stale_regions = graph.raw.query(
-        "MATCH (:Policy)-[:AVAILABLE_IN]->(r:Region {code: '99'}) RETURN count(r)"
-    )
-    assert stale_regions.result_set[0][0] == 0
+    stale_regions = graph.query("MATCH (:Policy)-[:AVAILABLE_IN]->(r:Region {code: '99'}) RETURN count(r)")
+    assert stale_regions[0][0] == 0
     assert graph.related("p00003")["regions"] == ["11"]  # type: ignore[index]

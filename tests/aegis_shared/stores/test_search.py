@@ -1,4 +1,4 @@
-"""Search store specifics on a real tantivy index: Korean n-grams, shared writer, outages."""
+"""Search store specifics on real tantivy and OpenSearch indexes: Korean n-grams, shared writer, outages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import pytest
 
 from aegis_shared.config import Settings
 from aegis_shared.errors import ExternalServiceError, ValidationError
-from aegis_shared.stores import ElasticsearchSearchStore, TantivySearchStore, open_search_store
+from aegis_shared.stores import (
+    ElasticsearchSearchStore,
+    OpenSearchSearchStore,
+    TantivySearchStore,
+    open_search_store,
+    search_requests,
+)
 from aegis_shared.stores.elasticsearch_search import INDEX_MAPPINGS, INDEX_SETTINGS
 from aegis_shared.stores.search_documents import KEYWORD_FIELDS, TEXT_FIELDS, search_fields
 from aegis_shared.stores.tantivy_search import ngram_analyzer
@@ -133,6 +139,34 @@ def test_tantivy_and_elasticsearch_index_the_same_fields() -> None:
     assert INDEX_MAPPINGS["properties"]["policy_id"] == {"type": "keyword"}
 
 
+def test_elasticsearch_and_opensearch_share_every_request_but_the_analyzer() -> None:
+    elastic, opensearch = (
+        search_requests.index_body("elasticsearch"),
+        search_requests.index_body("opensearch"),
+    )
+    assert elastic["mappings"] == opensearch["mappings"] == INDEX_MAPPINGS
+    assert elastic["settings"]["analysis"]["analyzer"]["ko"]["tokenizer"] == "ko_nori"
+    ngram = opensearch["settings"]["analysis"]["tokenizer"]["ko_ngram"]
+    assert (ngram["type"], ngram["min_gram"], ngram["max_gram"]) == ("ngram", 2, 3)
+    assert ElasticsearchSearchStore._search is not OpenSearchSearchStore._search  # only the call differs
+    for name in ("upsert", "delete", "fingerprints", "count", "search", "ensure_schema"):
+        assert getattr(ElasticsearchSearchStore, name) is getattr(OpenSearchSearchStore, name), name
+
+
+def test_opensearch_analyzer_makes_tantivys_grams_within_words(opensearch_url: str) -> None:
+    store = open_search_store(Settings(opensearch_url=opensearch_url, search_index="t_analyzer_probe"))
+    store.ensure_schema()
+    try:
+        text = "청년창업 Export"
+        tokens = store.raw.indices.analyze(index="t_analyzer_probe", body={"analyzer": "ko", "text": text})
+        grams = sorted(token["token"] for token in tokens["tokens"])
+        # tantivy's n-grams also span the space ("업 e"); OpenSearch's stop at word boundaries.
+        assert grams == sorted(gram for gram in ngram_analyzer().analyze(text) if " " not in gram)
+    finally:
+        store.raw.indices.delete(index="t_analyzer_probe")
+        store.close()
+
+
 def test_unreachable_elasticsearch_raises_the_search_code() -> None:
     # The real client against a closed port: exercises the production adapter's error path.
     with socket.socket() as sock:
@@ -165,3 +199,73 @@ def test_an_index_with_a_foreign_schema_is_refused_not_overwritten(tmp_path: Pat
     assert info.value.code == "EXT_5007"
     foreign.reload()
     assert foreign.searcher().num_docs == 1  # the existing index was left alone
+
+
+def _snapshot_documents() -> list[Any]:
+    from aegis_orchestration.sources.snapshot import load_announcements
+    from aegis_shared.stores import PolicyDocument
+
+    docs = {}
+    for item in load_announcements():
+        policy_id = f"{item.source}:{item.source_id}"
+        docs[policy_id] = PolicyDocument(
+            policy_id=policy_id,
+            content_hash="h",
+            title=item.title,
+            summary=(item.summary or "")[:2_000] or None,
+            organization=item.organization,
+            executing_organization=item.executing_organization,
+            category=item.category,
+        )
+    return list(docs.values())
+
+
+def _recall(store: Any, docs: list[Any], queries: list[str]) -> float:
+    """Mean over queries of the share of documents holding the word that the store returns."""
+    shares = []
+    for word in queries:
+        relevant = {
+            d.policy_id
+            for d in docs
+            if any(word in (text or "") for text in (d.title, d.summary, d.organization, d.category))
+            or word in (d.executing_organization or "")
+        }
+        found = {policy_id for policy_id, _ in store.search(word, k=len(docs))}
+        shares.append(len(found & relevant) / len(relevant))
+    return sum(shares) / len(shares)
+
+
+def test_korean_recall_on_the_snapshot_opensearch_at_least_tantivys(
+    tmp_path: Path, opensearch_url: str
+) -> None:
+    import re
+    from collections import Counter
+
+    docs = _snapshot_documents()
+    assert len(docs) >= 300
+    # The snapshot's own vocabulary: its 40 most frequent Hangul words of two to four syllables,
+    # looked for anywhere in a document (inside compounds too, as users type them).
+    words = Counter(w for d in docs for w in re.findall(r"[가-힣]{2,4}", d.title))
+    queries = [word for word, _ in words.most_common(40)]
+    tantivy = open_search_store(
+        Settings(search_path=tmp_path / "idx", elasticsearch_url=None, opensearch_url=None)
+    )
+    opensearch = open_search_store(Settings(opensearch_url=opensearch_url, search_index="t_snapshot_recall"))
+    try:
+        for store in (tantivy, opensearch):
+            store.ensure_schema()
+            assert store.upsert(docs) == len(docs)
+        tantivy_recall, opensearch_recall = (
+            _recall(tantivy, docs, queries),
+            _recall(opensearch, docs, queries),
+        )
+        print(
+            f"Korean recall over {len(queries)} snapshot words: tantivy {tantivy_recall:.3f}, "
+            f"OpenSearch {opensearch_recall:.3f}"
+        )
+        assert opensearch_recall >= tantivy_recall
+        assert opensearch_recall >= 0.95
+    finally:
+        opensearch.raw.indices.delete(index="t_snapshot_recall", ignore_unavailable=True)
+        opensearch.close()
+        tantivy.close()
