@@ -13,6 +13,7 @@ Every path asks this module: the cold path (:func:`decide`), hot-path staging an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,6 +30,14 @@ QUALITY_BELOW_THRESHOLD = "quality_below_threshold"
 QUALITY_PASSED = "quality_passed"
 MERGED_INTO = "merged_into"
 PENDING_COLD_PATH = "pending_cold_path"
+
+# Boards mark a finished call in its title ("[마감] …", "(접수마감) …", "【모집종료】 …"). Only a
+# bracketed word that says the call is over counts: "[마감임박]" (closing soon) and "(예산 소진 시
+# 조기마감)" (may close early) describe calls that are still open.
+_CLOSED_TITLE_MARK = re.compile(
+    r"[\[(【〔<［（]\s*((?:접수|모집|신청|공고|사업)?\s*(?:마감|종료)(?:\s*완료)?|closed)\s*[\])】〕>］）]",
+    re.IGNORECASE,
+)
 
 # A serving read's filter: what may be served on ``:today`` (the store syncs and their checks).
 SERVABLE_SQL = (
@@ -89,17 +98,27 @@ class Decision:
         return "; ".join(r.message for r in self.reasons)
 
 
+def closed_title_mark(title: str | None) -> str | None:
+    """The bracketed word by which a title says applications are closed (``[마감]``), if any."""
+    found = _CLOSED_TITLE_MARK.search(title or "")
+    return found.group(0) if found else None
+
+
 def closure(
     *,
     period_end: date | None,
     closed_by_source: bool,
     source: str,
     today: date,
+    title: str | None = None,
 ) -> tuple[StatusReason, ...]:
     """Why a programme can no longer be applied to on ``today``; empty when it still can."""
     reasons: list[StatusReason] = []
     if closed_by_source:
         reasons.append(StatusReason(CLOSED_BY_SOURCE, f"{source} marks applications as closed"))
+    elif mark := closed_title_mark(title):
+        message = f"the {source} title marks applications as closed: {mark}"
+        reasons.append(StatusReason(CLOSED_BY_SOURCE, message))
     if period_end is not None and period_end < today:
         reasons.append(
             StatusReason(
@@ -118,6 +137,7 @@ def closure_of(item: Announcement, today: date, closed_by: Sequence[str] = ()) -
         closed_by_source=item.closed_by_source,
         source=", ".join(closed_by) or item.source,
         today=today,
+        title=item.title,
     )
 
 

@@ -36,6 +36,10 @@ _FULL_DATE = re.compile(
     r"(?<!\d)(?P<y>\d{4})\s*(?:[.\-/년]\s*)?(?P<m>\d{1,2})\s*(?:[.\-/월]\s*)?(?P<d>\d{1,2})(?!\d)\s*[.일]?"
 )
 _MONTH_DAY = re.compile(r"(?<![\d.])(?P<m>\d{1,2})\s*[.\-/월]\s*(?P<d>\d{1,2})(?!\d)\s*[.일]?")
+# A two-digit year, as notices often abbreviate it: "26.03.01", "'26. 3. 1.", "26-03-01".
+_SHORT_YEAR_DATE = re.compile(
+    r"(?<![\d.])'?(?P<y>\d{2})\s*(?P<sep>[.\-/])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})(?![\d])\s*\.?"
+)
 _COMPACT = re.compile(r"(?<!\d)(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?!\d)")
 # "부터" joins a range too: "2026-03-01 부터 2026-03-31 까지".
 _SEPARATOR = re.compile(r"\s*[~～〜∼]\s*|\s+[-–—]\s+|\s*부터\s*")
@@ -85,6 +89,9 @@ def _parse_side(side: str, text: str, *, default_year: int | None) -> tuple[date
     full = _FULL_DATE.search(side)
     if full:
         return _make_date(int(full["y"]), int(full["m"]), int(full["d"]), text), True
+    short = _SHORT_YEAR_DATE.search(side)
+    if short:
+        return _make_date(2000 + int(short["y"]), int(short["m"]), int(short["d"]), text), True
     month_day = _MONTH_DAY.search(side)
     if month_day and default_year is not None:
         return _make_date(default_year, int(month_day["m"]), int(month_day["d"]), text), False

@@ -72,6 +72,21 @@ def test_a_programme_its_source_closed_is_archived_even_with_an_open_period() ->
     assert "kstartup marks applications as closed" in policy.status_reason
 
 
+@pytest.mark.parametrize("mark", ["[마감]", "(접수마감)", "【모집종료】", "[종료]"])
+def test_a_title_that_says_the_call_is_closed_is_archived_with_that_mark(mark: str) -> None:
+    policy = one([programme("web", "1", title=f"{mark} 2026년 청년창업 지원사업 모집 공고")])
+    assert policy.status == "archived"
+    assert policy.reason_codes == ["closed_by_source"]
+    assert mark in policy.status_reason
+
+
+@pytest.mark.parametrize(
+    "title", ["[마감임박] 2026년 청년창업 지원사업", "2026년 청년창업 지원사업 (예산 소진 시 조기마감)"]
+)
+def test_a_title_saying_closing_soon_or_may_close_early_stays_active(title: str) -> None:
+    assert one([programme("web", "1", title=title)]).status == "active"
+
+
 def test_an_upcoming_programme_is_active() -> None:
     start = TODAY + timedelta(days=5)
     policy = one([programme("web", "1", period_start=start, period_end=start + timedelta(days=30))])

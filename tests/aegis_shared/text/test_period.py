@@ -28,6 +28,10 @@ TODAY = date(2026, 5, 1)
         ("2026-03-02 ~ 예산 소진시까지", Period(date(2026, 3, 2), None, True, "예산 소진시까지")),
         ("2026-09-30 까지", Period(None, date(2026, 9, 30))),
         ("1. 15. ~ 2. 15.", Period(date(2026, 1, 15), date(2026, 2, 15))),
+        # Two-digit years, as notices abbreviate them.
+        ("26.03.01 ~ 26.03.31", Period(date(2026, 3, 1), date(2026, 3, 31))),
+        ("'26. 3. 2. ~ '26. 4. 1.", Period(date(2026, 3, 2), date(2026, 4, 1))),
+        ("25-12-15 ~ 26-01-15", Period(date(2025, 12, 15), date(2026, 1, 15))),
     ],
 )
 def test_dated_forms(text: str, expected: Period) -> None:
