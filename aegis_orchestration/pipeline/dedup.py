@@ -31,6 +31,7 @@ from rapidfuzz import fuzz
 
 from aegis_shared.models import Announcement
 from aegis_shared.text import region_codes
+from aegis_shared.text.regions import is_region_label
 
 SOURCE_PRIORITY = ("bizinfo", "kstartup", "mss", "rss", "web")
 
@@ -41,7 +42,9 @@ _NUMBER = re.compile(r"\d+")
 # Words that name one edition of a recurring call; a different (or missing) one is another call.
 _EDITION_WORDS = re.compile(r"상반기|하반기|전반기|후반기|추가\s*모집|추가\s*공고|추경")
 
-_BRACKETED = re.compile(r"^\s*[\[\(（【<〈][^\]\)）】>〉]{0,40}[\]\)）】>〉]\s*")
+_BRACKETED = re.compile(r"^\s*[\[\(（【<〈]([^\]\)）】>〉]{0,40})[\]\)）】>〉]\s*")
+# "제3기" is "3기", "제 1차" is "1차"; 제주 is not touched.
+_ORDINAL_PREFIX = re.compile(r"제\s*(?=\d)")
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 # "2026년도 X" is "2026년 X"; the 도 of "2026년 도시재생" is not.
 _YEAR = re.compile(r"(?<!\d)(20\d\d)\s*년(?:도(?![가-힣]))?")
@@ -50,11 +53,16 @@ _NOTICE_WORDS = re.compile(r"재공고|공고문|공고|모집|안내|알림")
 
 
 def normalise_title(title: str) -> str:
-    """NFKC, leading bracket labels dropped, "2026년"/"2026년도" → "2026", punctuation and spacing gone."""
-    text = unicodedata.normalize("NFKC", title)
-    while _BRACKETED.match(text):
-        text = _BRACKETED.sub("", text, count=1)
-    text = _YEAR.sub(r"\1", text)
+    """NFKC, leading region labels dropped, "2026년"/"2026년도" → "2026", 제3기 → 3기, punctuation gone.
+
+    Only a label that names regions alone is dropped (one source tags ``[서울]``, another does not;
+    regions are compared on their own in :func:`conflicts`). Any other label keeps its words:
+    ``(수원시)`` and ``(용인시)`` editions are two programmes.
+    """
+    text = unicodedata.normalize("NFKC", title.replace("ㆍ", "·"))
+    while (label := _BRACKETED.match(text)) and is_region_label(label.group(1)):
+        text = text[label.end() :]
+    text = _ORDINAL_PREFIX.sub("", _YEAR.sub(r"\1", text))
     return _NOISE.sub("", text).lower()
 
 

@@ -90,6 +90,17 @@ def region_codes(text: str | None) -> list[str]:
     return sorted(codes)
 
 
+_LABEL_FILLER = re.compile(r"[\sㆍ·・,/&+]|지역|및")
+
+
+def is_region_label(text: str) -> bool:
+    """Whether ``text`` names regions and nothing else: ``서울ㆍ인천ㆍ경기``, ``전국``, ``부산 지역``.
+
+    ``수원시`` or ``중기부`` are not: a label naming anything else says which programme this is.
+    """
+    return bool(region_codes(text)) and not _LABEL_FILLER.sub("", _NAME_PATTERN.sub("", text))
+
+
 def split_region_prefix(title: str) -> tuple[list[str], str]:
     """Split a leading region label off a title: ``"[서울ㆍ경기] X"`` → ``(["11", "41"], "X")``.
 

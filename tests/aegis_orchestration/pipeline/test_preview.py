@@ -162,6 +162,9 @@ def test_announcements_may_be_given_as_json_dicts() -> None:
             "2026년 소상공인 스마트공방 기술보급사업 참여기업 모집 공고",
         ),
         ("2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 융자사업 모집 공고"),
+        # A label naming a city (not a 시도) or anything else is part of which programme it is.
+        ("(수원시) 2026년 청년창업 지원사업 모집 공고", "(용인시) 2026년 청년창업 지원사업 모집 공고"),
+        ("[중기부] 2026년 청년창업 지원사업 모집 공고", "[산업부] 2026년 청년창업 지원사업 모집 공고"),
     ],
 )
 def test_titles_naming_different_programmes_are_never_merged(first: str, second: str) -> None:
@@ -208,6 +211,9 @@ def test_same_title_from_different_organisations_stays_two_policies() -> None:
         ("[서울] 2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 모집공고"),
         ("2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 공고"),
         ("2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 모집 공고 (재공고)"),
+        ("제3기 청년창업 지원사업 모집 공고", "3기 청년창업 지원사업 모집 공고"),
+        ("2026년 창업ㆍ벤처 지원사업 모집 공고", "2026년 창업·벤처 지원사업 모집 공고"),
+        ("[서울ㆍ인천ㆍ경기] 2026년 청년창업 지원사업 모집 공고", "2026년 청년창업 지원사업 모집 공고"),
     ],
 )
 def test_true_cross_source_copies_become_one_policy_with_every_source_id(first: str, second: str) -> None:

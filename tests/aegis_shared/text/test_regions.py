@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aegis_shared.text import ALL_REGION_CODES, region_codes, split_region_prefix
+from aegis_shared.text.regions import is_region_label
 
 
 @pytest.mark.parametrize(
@@ -38,3 +39,15 @@ def test_nationwide_is_every_region() -> None:
 def test_title_prefix_is_split_off() -> None:
     assert split_region_prefix("[서울ㆍ인천ㆍ경기] 2026년 창업  \t") == (["11", "28", "41"], "2026년 창업")
     assert split_region_prefix("[공고] 2026년 창업") == ([], "[공고] 2026년 창업")
+
+
+@pytest.mark.parametrize(
+    "label", ["서울", "서울ㆍ인천ㆍ경기", "전국", "부산 지역", "대구·경북", "전남광주", "서울특별시"]
+)
+def test_a_label_naming_only_regions_is_a_region_label(label: str) -> None:
+    assert is_region_label(label)
+
+
+@pytest.mark.parametrize("label", ["수원시", "중기부", "공고", "서울 강남구", "2026년", ""])
+def test_a_label_naming_anything_else_is_not(label: str) -> None:
+    assert not is_region_label(label)
