@@ -39,8 +39,8 @@ def _period(begin: Any, end: Any) -> Period:
     if begin_text and end_text:
         return parse_period(f"{begin_text} ~ {end_text}")
     if begin_text:
-        # Open from the start date with no published end.
-        return Period(start=parse_period(begin_text).start, open_ended=True)
+        # Open from the start date with no published end: open-ended, noted as such.
+        return parse_period(f"{begin_text} ~")
     if end_text:
         return Period(end=parse_period(end_text).end)
     return Period()

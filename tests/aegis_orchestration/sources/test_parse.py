@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
@@ -152,6 +153,20 @@ def test_kstartup_json() -> None:
     assert record.url == "https://www.k-startup.go.kr/web/view.do?schM=view&pbancSn=175123"
     assert record.target_groups == ["대학생", "일반인", "예비창업자", "1년미만"]
     assert str(record.period_start) == "2026-03-01" and str(record.period_end) == "2026-03-31"
+
+
+@pytest.mark.parametrize(
+    ("end", "closed", "note"),
+    [(None, "Y", "종료일 미기재"), ("", "Y", "종료일 미기재"), ("예산 소진시까지", "N", "예산 소진시까지")],
+)
+def test_kstartup_start_without_end_is_open_ended_and_its_flag_is_kept(
+    end: str | None, closed: str, note: str
+) -> None:
+    item = KS_ITEM | {"pbanc_rcpt_end_dt": end, "rcrt_prgs_yn": closed}
+    [record] = parse("kstartup", body({"currentCount": 1, "data": [item], "page": 1})).records
+    assert (record.period_start, record.period_end) == (date(2026, 3, 1), None)
+    assert record.period_open_ended and record.period_note == note
+    assert record.closed_by_source is (closed == "N")
 
 
 def test_kstartup_col_xml_form() -> None:
