@@ -154,7 +154,7 @@ def test_an_empty_reason_fails_the_event_schema_and_nothing_changes(
     response = client.post(
         f"/policies/{policy_id}/withdraw", json={"reason": ""}, headers=bearer(tokens, "operator")
     )
-    body = coded(response, 400, "VALID_3005")
+    body = coded(response, 422, "VALID_3005")
     assert body["details"]["pointer"] == "/data/reason"
     assert row(engine, policy_id) == before
     assert client.get(f"/policies/{policy_id}", headers=bearer(tokens, "user")).json()["status"] == "active"
