@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.parser
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -153,3 +154,26 @@ def test_the_core_install_leaves_out_dagster_and_names_each_missing_extra(
         assert failure is not None, f"{label} imported without its extra"
         assert failure["code"] == "SYS_7010" and failure["extra"] == extra
         assert f'pip install "aegis-platform[{extra}]"' in failure["message"]
+
+
+def readme_example() -> tuple[set[str], str]:
+    """The install line and the first Python example of the README's library section."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## For library users") :]
+    install = re.search(r'pip install "aegis-platform\[([a-z,]+)\]"', section)
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert install and code, "the README's library section lost its install line or example"
+    return set(install.group(1).split(",")), code.group(1)
+
+
+def test_the_readme_example_runs_as_written_from_the_wheel(venv: Path, tmp_path: Path) -> None:
+    extras, code = readme_example()
+    # The venv holds no more than the README tells another team to install (plus db, for the registry).
+    assert extras <= set(EXTRAS.split(","))
+    script = tmp_path / "readme_example.py"
+    script.write_text(code, encoding="utf-8")
+    result = _run([str(venv / "bin" / "python"), "-I", str(script)], cwd=tmp_path)
+    wire, _, rest = result.stdout.strip().partition("} ")
+    event = json.loads(wire + "}")
+    assert event["eventType"] == "PolicyDeleted" and event["data"]["reason"] == "withdrawn"
+    assert rest == "user-7 ('user',)"
