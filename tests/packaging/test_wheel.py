@@ -11,6 +11,7 @@ import email.parser
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -37,8 +38,15 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a clean copy of what the distribution holds: setuptools builds in-tree and would
+    # otherwise package stale files from the checkout's build/ directory.
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    for package in ("aegis_shared", "aegis_orchestration"):
+        shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)], cwd=out)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)], cwd=out)
     (built,) = out.glob("aegis_platform-*.whl")
     return built
 
