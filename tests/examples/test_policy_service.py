@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from aegis_shared.auth import JWTHandler, KeyRing
+from aegis_shared.config import get_settings
 from aegis_shared.events import BundledSchemas
 from aegis_shared.messaging import decode_message
 from tests.examples.conftest import load_example
@@ -167,3 +168,18 @@ def test_health_reports_postgres_and_redis(client: TestClient) -> None:
         "postgres": "healthy",
         "redis": "healthy",
     }
+
+
+def test_the_service_starts_from_the_environment_as_uvicorn_runs_it(
+    fresh_database: str, redis_url: str, tokens: JWTHandler, policy_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AEGIS_POSTGRES_URL", fresh_database)
+    monkeypatch.setenv("AEGIS_REDIS_URL", redis_url)
+    monkeypatch.setenv("POLICY_SERVICE_JWT_SECRET", SECRET)
+    get_settings.cache_clear()
+    try:
+        app = service.create_app_from_env()
+    finally:
+        get_settings.cache_clear()  # later tests read the session's settings again
+    with TestClient(app) as client:
+        assert client.get(f"/policies/{policy_id}", headers=bearer(tokens, "user")).json()["id"] == policy_id
