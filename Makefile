@@ -53,7 +53,7 @@ down:
 	$(BIN)/aegis devstack down --root $(STACK_ROOT)
 
 lint: setup
-	$(BIN)/ruff check aegis_shared aegis_orchestration tests benchmarks
+	$(BIN)/ruff check aegis_shared aegis_orchestration tests benchmarks examples
 
 bench: setup
 	$(BIN)/python benchmarks/publish.py

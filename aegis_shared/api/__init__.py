@@ -3,6 +3,12 @@
 This is the only package that imports FastAPI; the rest of ``aegis_shared`` works without it.
 """
 
+from aegis_shared._extras import require_extra
+
+# Before the imports it guards: without the extra, the error names the pip install line.
+require_extra("api", "aegis_shared.api (FastAPI integration)")
+
+
 from aegis_shared.api.app import setup_aegis
 from aegis_shared.api.auth import (
     AuthenticationMiddleware,

@@ -3,6 +3,12 @@
 Framework-free: FastAPI dependencies live in :mod:`aegis_shared.api`.
 """
 
+from aegis_shared._extras import require_extra
+
+# Before the imports it guards: without the extra, the error names the pip install line.
+require_extra("auth", "aegis_shared.auth (JWT and RBAC)")
+
+
 from aegis_shared.auth.authenticator import Authenticator
 from aegis_shared.auth.jwt_handler import JWTHandler, RefreshReuse, TokenPair
 from aegis_shared.auth.keys import KeyRing, SigningKey

@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar, runtime_checkable
-
-import redis
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from aegis_shared.errors import ExternalServiceError
+
+if TYPE_CHECKING:
+    import redis
 
 T = TypeVar("T")
 
@@ -70,14 +71,17 @@ class RedisRefreshTokenStore:
     """
 
     def __init__(self, client: redis.Redis, *, prefix: str = "aegis:auth:refresh") -> None:
+        # Imported here: whoever hands us a Redis client has redis; the auth extra alone does not.
+        from redis import RedisError
+
         self._client = client
         self._prefix = prefix
+        self._errors = RedisError
 
-    @staticmethod
-    def _guard(fn: Callable[[], T]) -> T:
+    def _guard(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
-        except redis.RedisError as exc:
+        except self._errors as exc:
             raise ExternalServiceError("EXT_5006", details={"operation": "refresh_token_store"}) from exc
 
     def mark_used(self, jti: str, ttl_seconds: int) -> bool:

@@ -1,5 +1,11 @@
 """Redis caching: a degrading pooled client, a multi-level cache and ``cache_result``."""
 
+from aegis_shared._extras import require_extra
+
+# Before the imports it guards: without the extra, the error names the pip install line.
+require_extra("cache", "aegis_shared.cache (Redis caching)")
+
+
 from aegis_shared.cache.backend import CacheBackend
 from aegis_shared.cache.codec import CacheCodecError, JsonCodec
 from aegis_shared.cache.decorators import (

@@ -4,6 +4,12 @@ No Dagster imports: services and jobs use this directly; ``aegis_orchestration.r
 adapts it.
 """
 
+from aegis_shared._extras import require_extra
+
+# Before the imports it guards: without the extra, the error names the pip install line.
+require_extra("db", "aegis_shared.database (schema registry and migrations)")
+
+
 from aegis_shared.database.errors import (
     DataLossError,
     MigrationFailedError,

@@ -29,7 +29,7 @@ _dir_option = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     envvar="AEGIS_SCHEMA_DIR",
-    help="Registry directory (default: schemas/db of this repository).",
+    help="Registry directory (default: the schemas/db shipped in aegis_shared).",
 )
 _url_option = click.option(
     "--database-url", envvar="AEGIS_POSTGRES_URL", default=None, help="PostgreSQL URL (default: settings)."

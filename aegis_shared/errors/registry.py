@@ -391,6 +391,20 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
     ),
     ("SYS_7004", 503, "Resource exhausted", "시스템 자원이 부족합니다.", "Scale up or reduce load."),
     (
+        "SYS_7010",
+        500,
+        "Optional dependency missing: install the extra the message names",
+        "서비스 설정 오류가 발생했습니다.",
+        'pip install "aegis-platform[<extra>]" with the extra named in the message (README, For library users).',
+    ),
+    (
+        "SYS_7011",
+        500,
+        "Bundled schemas are not on a filesystem",
+        "서비스 설정 오류가 발생했습니다.",
+        "Install aegis-platform unpacked with pip rather than importing it from a zip archive.",
+    ),
+    (
         "SYS_7005",
         503,
         "Local server prerequisite missing",

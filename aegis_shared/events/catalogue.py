@@ -1,5 +1,5 @@
 """The event catalogue: which event types exist, which topic entity carries each, and the bundled
-JSON Schemas under ``schemas/events/<EventType>/v<N>.json``.
+JSON Schemas shipped in the package under ``aegis_shared/schemas/events/<EventType>/v<N>.json``.
 
 Each schema file declares its envelope version in the ``x-event-version`` keyword ("major.minor");
 a file without it is read as ``1.<N-1>``. :class:`BundledSchemas` reads the files directly and
@@ -14,13 +14,16 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from aegis_shared.errors import ValidationError
+from aegis_shared.schemas import events_dir
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "events"
+# Read through importlib.resources, so an installed wheel finds the same files as a checkout.
+SCHEMAS_DIR: Traversable = events_dir()
 EVENT_VERSION_KEYWORD = "x-event-version"
 _VERSION_FILE = re.compile(r"^v([1-9]\d*)\.json$")
 
@@ -85,17 +88,20 @@ def schema_event_version(schema: Mapping[str, Any], registry_version: int) -> st
 
 
 class BundledSchemas:
-    """Read-only access to the schema files shipped in ``schemas/events``."""
+    """Read-only access to the schema files shipped in ``aegis_shared/schemas/events``.
 
-    def __init__(self, root: Path = SCHEMAS_DIR) -> None:
-        self.root = Path(root)
+    ``root`` may be any directory (a ``Path`` or a string) or an ``importlib.resources`` folder.
+    """
+
+    def __init__(self, root: Traversable | str = SCHEMAS_DIR) -> None:
+        self.root: Traversable = Path(root) if isinstance(root, str) else root
         self._cache: dict[tuple[str, int], dict[str, Any]] = {}
 
     def subjects(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.versions(p.name))
 
     def versions(self, subject: str) -> list[int]:
-        folder = self.root / subject
+        folder = self.root.joinpath(subject)
         if not folder.is_dir():
             return []
         return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name)))
@@ -115,6 +121,6 @@ class BundledSchemas:
                 details={"event_type": subject, "version": number},
             )
         if (subject, number) not in self._cache:
-            path = self.root / subject / f"v{number}.json"
+            path = self.root.joinpath(subject, f"v{number}.json")
             self._cache[(subject, number)] = json.loads(path.read_text(encoding="utf-8"))
         return self._cache[(subject, number)]

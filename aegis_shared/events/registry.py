@@ -8,8 +8,8 @@ raises ``VALID_3012``. Registering a schema identical to an existing version ret
 version. Deprecated versions stay readable and keep taking part in transitive checks (data
 written with them may still be in topics), but are flagged.
 
-Persistence is pluggable (:mod:`aegis_shared.events.registry_store`): files in the repository
-by default, PostgreSQL for a shared deployment.
+Persistence is pluggable (:mod:`aegis_shared.events.registry_store`): the files shipped in the
+package by default, PostgreSQL for a shared deployment.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft7Validator
@@ -42,10 +41,11 @@ from aegis_shared.events.registry_store import (
     validate_subject,
     version_not_found,
 )
+from aegis_shared.schemas import bundled_path
 
 LATEST = "latest"
-# The repository's own registry: schemas/events beside the aegis_shared package.
-DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "events"
+# The library's own registry: aegis_shared/schemas/events, shipped in the wheel.
+DEFAULT_SCHEMAS_DIR = bundled_path("events")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
-
+from aegis_shared._extras import require_extra
 from aegis_shared.config import Settings
 from aegis_shared.errors import ExternalServiceError, SystemError_
+
+if TYPE_CHECKING:
+    from confluent_kafka.admin import AdminClient
 
 _DAY_MS = 24 * 60 * 60 * 1000
 
@@ -78,6 +79,11 @@ def ensure_topics(
     The replication factor is capped at the number of brokers, so the same call works against a
     single local broker and a production cluster. Returns each topic's outcome.
     """
+    # Topic names need no client; creating them does (the ``kafka`` extra).
+    require_extra("kafka", "aegis_shared.events.ensure_topics")
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
     admin = (
         AdminClient({"bootstrap.servers": admin_or_bootstrap})
         if isinstance(admin_or_bootstrap, str)

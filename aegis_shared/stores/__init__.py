@@ -16,6 +16,11 @@ EXT_5007 (search), with the original exception chained.
 
 from __future__ import annotations
 
+from aegis_shared._extras import require_extra
+
+# Before the imports it guards: without the extra, the error names the pip install line.
+require_extra("stores", "aegis_shared.stores (vector, graph and search stores)")
+
 from aegis_shared.config import Settings
 from aegis_shared.embeddings import Embedder, open_embedder
 from aegis_shared.stores.base import (
@@ -40,7 +45,9 @@ from aegis_shared.stores.tantivy_search import TantivySearchStore
 def open_vector_store(settings: Settings, embedder: Embedder | None = None) -> VectorStore:
     """Milvus server for an ``http(s)://`` URI, Milvus Lite for a local ``.db`` path."""
     return MilvusVectorStore(
-        settings.milvus_uri, settings.milvus_collection, embedder or open_embedder(settings),
+        settings.milvus_uri,
+        settings.milvus_collection,
+        embedder or open_embedder(settings),
         token=settings.milvus_token.get_secret_value(),
     )
 
@@ -57,13 +64,16 @@ def open_search_store(settings: Settings) -> SearchStore:
     is, otherwise tantivy at ``search_path``."""
     if settings.search_backend == "elasticsearch" and settings.elasticsearch_url:
         return ElasticsearchSearchStore(
-            settings.elasticsearch_url, settings.search_index,
+            settings.elasticsearch_url,
+            settings.search_index,
             api_key=settings.elasticsearch_api_key.get_secret_value(),
         )
     if settings.search_backend == "opensearch" and settings.opensearch_url:
         return OpenSearchSearchStore(
-            settings.opensearch_url, settings.search_index,
-            username=settings.opensearch_user, password=settings.opensearch_password.get_secret_value(),
+            settings.opensearch_url,
+            settings.search_index,
+            username=settings.opensearch_user,
+            password=settings.opensearch_password.get_secret_value(),
         )
     return TantivySearchStore(settings.search_path)
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import yaml
 from click.testing import CliRunner
 
-from aegis_shared.database import SchemaRegistry
+from aegis_shared.database import SchemaRegistry, default_registry_dir
 from aegis_shared.database.cli import schema
 from tests.aegis_shared.database.conftest import WriteTable
 from tests.aegis_shared.database.schema_builders import ref, table
@@ -24,7 +24,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_validate_order_cycles_on_the_real_registry() -> None:
     code, out, _ = _run("validate")
-    tables = len(list((Path(__file__).resolve().parents[3] / "schemas" / "db").glob("*.yaml")))
+    tables = len(list(default_registry_dir().glob("*.yaml")))
     assert code == 0 and out.strip() == f"OK: {tables} tables valid"
     code, out, _ = _run("order")
     assert code == 0 and out.split() == SchemaRegistry.load().migration_order()
@@ -105,7 +105,7 @@ def test_impact_between_two_registry_directories(
 
 def test_validate_reports_a_repeated_or_decreasing_version_history(tmp_path: Path) -> None:
     """The shipped ``policies.yaml`` as it was (1.2.0 listed twice) and two other slips."""
-    shipped = Path(__file__).resolve().parents[3] / "schemas" / "db"
+    shipped = default_registry_dir()
     d = tmp_path / "history"
     d.mkdir()
     for path in shipped.glob("*.yaml"):
