@@ -22,6 +22,7 @@ _LAZY_COMMANDS = {
     "sources": "aegis_orchestration.sources.cli:sources",
     "hot-path": "aegis_orchestration.hot_path.cli:hot_path",
     "pipeline": "aegis_orchestration.pipeline.cli:pipeline",
+    "dlq": "aegis_shared.messaging.cli:dlq",
 }
 
 
