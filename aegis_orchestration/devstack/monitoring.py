@@ -58,7 +58,14 @@ class PushgatewayServer:
 
     def launch(self) -> int:
         return spawn(
-            [_binary("prometheus-pushgateway"), f"--web.listen-address=127.0.0.1:{self.port}"], log=self.log
+            [
+                _binary("prometheus-pushgateway"),
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                # Debian's default persists to one file under /var/lib for every gateway on the machine;
+                # the running totals live in Redis, so this gateway keeps nothing on disk.
+                "--persistence.file=",
+            ],
+            log=self.log,
         )
 
     def wait_ready(self, pid: int | None = None) -> None:

@@ -65,7 +65,7 @@ def test_a_sync_run_pushes_its_outcome_and_prometheus_reads_it_back(
         raise_on_error=False,
     )
     assert not result.success
-    attempts = len(
+    final_failures = len(
         [
             e
             for e in result.all_events
