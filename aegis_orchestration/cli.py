@@ -124,7 +124,7 @@ def up(root: Path, lite: bool, milvus_server: bool, metrics: bool | None, **port
         root, ports, lite=lite or None, milvus_server=milvus_server or None, metrics=metrics
     ).up()
     for name, info in stack.status().items():
-        click.echo(f"{name:10} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
+        click.echo(f"{name:11} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
     click.echo(f"up in {time.monotonic() - started:.1f}s")
     click.echo(f"Run `eval $(aegis devstack env --root {root})` to point other shells at this stack.")
 
@@ -162,7 +162,7 @@ def status(root: Path, as_json: bool) -> None:
         click.echo(json.dumps(info))
     else:
         for name, item in info.items():
-            click.echo(f"{name:10} 127.0.0.1:{item['port']:<6} pid {item['pid']}  healthy={item['healthy']}")
+            click.echo(f"{name:11} 127.0.0.1:{item['port']:<6} pid {item['pid']}  healthy={item['healthy']}")
     if not all(item["healthy"] for item in info.values()):
         raise SystemExit(1)
 
