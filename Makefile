@@ -10,8 +10,9 @@ PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
 .PHONY: setup system-deps run test dev down lint bench
 
-## Install apt packages once, after apt-get update: PostgreSQL, and Java 17 + Maven for the JVM
-## servers (Kafka, Neo4j, OpenSearch), whose jars Maven fetches into ~/.cache/aegis/maven.
+## Install apt packages once, after apt-get update: PostgreSQL, Java 17 + Maven for the JVM
+## servers (Kafka, Neo4j, OpenSearch), whose jars Maven fetches into ~/.cache/aegis/maven, and
+## Prometheus + its Pushgateway (with promtool) for the pipeline metrics and alert rules.
 system-deps:
 	@if [ -z "$(PG_INITDB)" ] || ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
 	  $(SUDO) apt-get update && \
@@ -20,6 +21,10 @@ system-deps:
 	@if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless maven; \
+	fi
+	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v prometheus-pushgateway >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus prometheus-pushgateway; \
 	fi
 
 $(BIN)/.installed: pyproject.toml

@@ -22,6 +22,7 @@ _LAZY_COMMANDS = {
     "sources": "aegis_orchestration.sources.cli:sources",
     "hot-path": "aegis_orchestration.hot_path.cli:hot_path",
     "pipeline": "aegis_orchestration.pipeline.cli:pipeline",
+    "dlq": "aegis_shared.messaging.cli:dlq",
 }
 
 
@@ -59,7 +60,7 @@ _root_option = click.option(
 
 @main.group()
 def devstack() -> None:
-    """Start, inspect and stop the local PostgreSQL, Kafka, Neo4j, OpenSearch and Redis/FalkorDB."""
+    """Start, inspect and stop the local stack: PostgreSQL, Kafka, Neo4j, OpenSearch, Redis, Prometheus."""
 
 
 _PORT_FLAGS = {
@@ -71,6 +72,9 @@ _PORT_FLAGS = {
     "opensearch": 59200,
     "opensearch_transport": 59300,
     "milvus": 59530,
+    "prometheus": 59090,
+    "pushgateway": 59091,
+    "hot_path_metrics": 59464,
 }
 
 
@@ -100,7 +104,12 @@ def _port_options(command: Callable[..., None]) -> Callable[..., None]:
     is_flag=True,
     help="Also start a Milvus standalone server (Milvus Lite stays the default).",
 )
-def up(root: Path, lite: bool, milvus_server: bool, **port_flags: int | None) -> None:
+@click.option(
+    "--metrics/--no-metrics",
+    default=None,
+    help="Start Prometheus and the Pushgateway for the pipeline metrics (default: on).",
+)
+def up(root: Path, lite: bool, milvus_server: bool, metrics: bool | None, **port_flags: int | None) -> None:
     """Start every server (idempotent, in parallel) and wait until each answers."""
     import time
 
@@ -111,9 +120,11 @@ def up(root: Path, lite: bool, milvus_server: bool, **port_flags: int | None) ->
         base = Ports.from_env()
         ports = Ports(**{name: port_flags[f"{name}_port"] or getattr(base, name) for name in _PORT_FLAGS})
     started = time.monotonic()
-    stack = DevStack(root, ports, lite=lite or None, milvus_server=milvus_server or None).up()
+    stack = DevStack(
+        root, ports, lite=lite or None, milvus_server=milvus_server or None, metrics=metrics
+    ).up()
     for name, info in stack.status().items():
-        click.echo(f"{name:10} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
+        click.echo(f"{name:11} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
     click.echo(f"up in {time.monotonic() - started:.1f}s")
     click.echo(f"Run `eval $(aegis devstack env --root {root})` to point other shells at this stack.")
 
@@ -151,7 +162,7 @@ def status(root: Path, as_json: bool) -> None:
         click.echo(json.dumps(info))
     else:
         for name, item in info.items():
-            click.echo(f"{name:10} 127.0.0.1:{item['port']:<6} pid {item['pid']}  healthy={item['healthy']}")
+            click.echo(f"{name:11} 127.0.0.1:{item['port']:<6} pid {item['pid']}  healthy={item['healthy']}")
     if not all(item["healthy"] for item in info.values()):
         raise SystemExit(1)
 

@@ -77,6 +77,19 @@ class Settings(BaseSettings):
     data_portal_service_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = 30.0
 
+    # Metrics (seed 004 §6.4): batch runs push to a Pushgateway; no URL means they push nothing.
+    pushgateway_url: str | None = Field(
+        None,
+        description="Prometheus Pushgateway batch runs push the pipeline metrics to (e.g. "
+        "http://127.0.0.1:9091); unset: batch metrics are not pushed.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port on which `aegis hot-path serve` exposes /metrics; unset or 0: not exposed.",
+    )
+
     outbox_retention_days: float = Field(
         7.0,
         ge=0,

@@ -39,7 +39,7 @@ from aegis_orchestration.hot_path.intake import SourceRecord
 from aegis_orchestration.hot_path.job import hot_path_job
 from aegis_orchestration.hot_path.processor import HotPathProcessor
 from aegis_orchestration.hot_path.service import HotPathService
-from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_orchestration.sensors.collection import build_collection_sensor
 from aegis_shared.config import Settings
 from aegis_shared.database import apply_registry
@@ -137,6 +137,7 @@ def bench_sensor_path(settings: Settings, db_url: str, seconds: float) -> tuple[
     resources = {
         "postgres": PostgresResource(url=db_url),
         "kafka": KafkaResource(bootstrap=settings.kafka_bootstrap, env=settings.env),
+        "metrics": MetricsResource(),
     }
     defs = dg.Definitions(assets=[staged_policies], jobs=[hot_path_job], resources=resources)
     job = defs.resolve_job_def("hot_path_job")

@@ -23,7 +23,7 @@ from aegis_orchestration.pipeline import (
     validation,
 )
 from aegis_orchestration.pipeline.outbox import OutboxRelay
-from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_shared.config import get_settings
 from aegis_shared.models import Announcement, PolicyStatus
 
@@ -51,6 +51,9 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
+_LATENCY = "aegis_pipeline_processing_latency_seconds"
+
+
 @dg.asset(
     group_name=GROUP,
     partitions_def=daily_partitions,
@@ -62,7 +65,7 @@ def _ms(started: float) -> float:
     "with their code in processing_history.",
 )
 def validated_announcements(
-    context: dg.AssetExecutionContext, postgres: PostgresResource
+    context: dg.AssetExecutionContext, postgres: PostgresResource, metrics: MetricsResource
 ) -> dg.Output[ValidatedBatch]:
     started = time.perf_counter()
     engine = postgres.engine()
@@ -76,6 +79,10 @@ def validated_announcements(
     valid, rejected = decisions.validate_all(records)
     rejections.record_rejections(engine, rejected, run_id=context.run_id)
     by_code = Counter(r.code for r in rejected)
+    with metrics.run() as recorded:
+        recorded.count("aegis_pipeline_processing_total", len(valid), path="cold", status="success")
+        recorded.count("aegis_pipeline_processing_total", len(rejected), path="cold", status="error")
+        recorded.observe(_LATENCY, time.perf_counter() - started, path="cold")
     return dg.Output(
         ValidatedBatch(_day(context), valid, rejected),
         metadata={
@@ -100,7 +107,7 @@ def validated_announcements(
     "programme another source posts on a later day joins the policy that already exists.",
 )
 def deduplicated_announcements(
-    postgres: PostgresResource, validated_announcements: ValidatedBatch
+    postgres: PostgresResource, metrics: MetricsResource, validated_announcements: ValidatedBatch
 ) -> dg.Output[DedupedBatch]:
     started = time.perf_counter()
     engine = postgres.engine()
@@ -110,6 +117,8 @@ def deduplicated_announcements(
     candidates = dedup.deduplicate(records, stored)
     merged = [c for c in candidates if len(c.source_ids) > 1]
     joined = {c.policy_id: [m for m in c.members if m.policy_id != c.policy_id] for c in candidates}
+    with metrics.run() as recorded:
+        recorded.observe(_LATENCY, time.perf_counter() - started, path="cold")
     return dg.Output(
         DedupedBatch(validated_announcements.day, candidates),
         metadata={
@@ -145,7 +154,9 @@ def deduplicated_announcements(
     "or source-closed programme is archived whatever its score; otherwise a total at or above "
     "AEGIS_QUALITY_ACTIVE_THRESHOLD (0.7) is active and below it rejected. Every status carries its reasons.",
 )
-def policy_quality(context: dg.AssetExecutionContext, deduplicated_announcements: DedupedBatch):
+def policy_quality(
+    context: dg.AssetExecutionContext, metrics: MetricsResource, deduplicated_announcements: DedupedBatch
+):
     started = time.perf_counter()
     settings = get_settings()
     today, rules = lifecycle.as_of(settings), lifecycle.Rules.from_settings(settings)
@@ -154,6 +165,10 @@ def policy_quality(context: dg.AssetExecutionContext, deduplicated_announcements
     scores = decisions.decide(candidates, report.scores, today=today, rules=rules)
     by_status = Counter(scores["status"]) if len(scores) else Counter()
     reasons = Counter(r["code"] for rs in scores["reasons"] for r in rs) if len(scores) else Counter()
+    with metrics.run() as recorded:
+        for source, mean in quality.mean_total_by_source(candidates, scores).items():
+            recorded.set("aegis_data_quality_score", mean, source=source)
+        recorded.observe(_LATENCY, time.perf_counter() - started, path="cold")
     yield dg.Output(
         scores,
         metadata={
@@ -199,6 +214,7 @@ def policies_table(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     kafka: KafkaResource,
+    metrics: MetricsResource,
     deduplicated_announcements: DedupedBatch,
     policy_quality: pd.DataFrame,
 ) -> dg.MaterializeResult:
@@ -215,6 +231,10 @@ def policies_table(
     # The events were written to the outbox with the rows; the relay publishes whatever is pending.
     with OutboxRelay(engine, kafka.settings().kafka_bootstrap) as relay:
         published = relay.publish_pending()
+    with metrics.run() as recorded:
+        recorded.observe(_LATENCY, time.perf_counter() - started, path="cold")
+        if metrics.pushes():
+            recorded.set("aegis_pipeline_lag_seconds", policies.pending_lag_seconds(engine), path="cold")
     return dg.MaterializeResult(
         metadata={
             "inserted": report.inserted,

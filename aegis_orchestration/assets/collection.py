@@ -24,12 +24,13 @@ import dagster as dg
 import sqlalchemy as sa
 
 from aegis_orchestration.partitions import collection_partitions
-from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_orchestration.resources.sources import SourcesResource
 from aegis_orchestration.sources.connector import FeedFailure
 from aegis_orchestration.sources.landing import insert_changed, record_rejections
 from aegis_orchestration.sources.page import Rejection
 from aegis_shared.models import Announcement
+from aegis_shared.monitoring.pipeline_metrics import BatchMetrics
 
 EVENT_TYPE = "PolicyCollected"
 FEEDS_CHECK = "source_feeds_healthy"
@@ -112,6 +113,29 @@ def raw_announcements(
     postgres: PostgresResource,
     kafka: KafkaResource,
     sources: SourcesResource,
+    metrics: MetricsResource,
+) -> dg.MaterializeResult:
+    source = context.partition_key.keys_by_dimension["source"]  # type: ignore[union-attr]
+    with metrics.run() as recorded:
+        started, status = time.perf_counter(), "error"
+        try:
+            result = _collect(context, postgres, kafka, sources, recorded)
+            status = "success"
+            return result
+        finally:
+            # One attempt per partition run; a failed source counts here, then fails its partition.
+            recorded.count("aegis_data_collection_total", source=source, status=status)
+            recorded.observe(
+                "aegis_data_collection_latency_seconds", time.perf_counter() - started, source=source
+            )
+
+
+def _collect(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    sources: SourcesResource,
+    recorded: BatchMetrics,
 ) -> dg.MaterializeResult:
     from aegis_orchestration.pipeline.outbox import OutboxRelay
     from aegis_shared.events.topics import ensure_topics, topic_name
@@ -146,6 +170,12 @@ def raw_announcements(
             dead_lettered = relay.publish_pending()
 
     by_code = Counter(item.code for item in result.rejected)
+    for status, n in (
+        ("inserted", len(inserted)),
+        ("unchanged", len(distinct) - len(inserted)),
+        ("rejected", len(result.rejected)),
+    ):
+        recorded.count("aegis_data_collection_items_total", n, source=source, status=status)
     for item in result.rejected:
         context.log.warning(f"rejected {source}:{item.source_id or '?'} [{item.code}] {item.reason}")
     for failure in result.failures:

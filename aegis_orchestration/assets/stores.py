@@ -6,6 +6,7 @@ outage fails only that store's asset with its DP_300x code; Postgres and the oth
 untouched, and the next run repairs the store.
 """
 
+import time
 from typing import Any
 
 import dagster as dg
@@ -13,7 +14,7 @@ import dagster as dg
 from aegis_orchestration.assets.events import publish
 from aegis_orchestration.partitions import daily_partitions
 from aegis_orchestration.pipeline.store_sync import SYNC_ERROR_CODES, measure_drift, sync_store
-from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_shared.errors import PipelineError
 from aegis_shared.stores.base import PolicyStore
 
@@ -32,6 +33,26 @@ def _open(store_resource: Any, name: str) -> PolicyStore:
 
 
 def _sync(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    store_resource: Any,
+    name: str,
+) -> dg.MaterializeResult:
+    metrics: MetricsResource = context.resources.metrics
+    with metrics.run() as recorded:
+        started, status = time.perf_counter(), "error"
+        try:
+            result = _sync_store(context, postgres, kafka, store_resource, name)
+            status = "success"
+            return result
+        finally:
+            # A failed attempt counts even when Dagster retries it: the alert is about failures.
+            recorded.count("aegis_db_sync_total", target_db=name, status=status)
+            recorded.observe("aegis_db_sync_latency_seconds", time.perf_counter() - started, target_db=name)
+
+
+def _sync_store(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     kafka: KafkaResource,
@@ -101,7 +122,7 @@ def _store_asset(
         # One writer per store across all runs (sync, repair, backfill): dagster.yaml limits pools to 1.
         pool=f"store_{resource_key}",
         description=description,
-        required_resource_keys={"postgres", "kafka", resource_key},
+        required_resource_keys={"postgres", "kafka", "metrics", resource_key},
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         return _sync(

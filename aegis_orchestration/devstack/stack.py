@@ -4,7 +4,9 @@ The full stack is what production runs: PostgreSQL, Apache Kafka, Neo4j, OpenSea
 redis-server (the Redis cache, with FalkorDB loaded). ``lite`` leaves out Neo4j and OpenSearch,
 so the graph and search stores fall back to their embedded choices (FalkorDB, tantivy).
 ``milvus_server`` adds a Milvus standalone server for the production vector adapter; Milvus
-Lite stays the default vector store either way. The servers start in parallel.
+Lite stays the default vector store either way. ``metrics`` (on by default) adds Debian's
+Prometheus and Pushgateway: batch runs push the pipeline metrics to the gateway, Prometheus
+scrapes it and evaluates the alert rules. The servers start in parallel.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Protocol
 from aegis_orchestration.devstack.errors import StackError
 from aegis_orchestration.devstack.jvm_servers import KafkaServer, Neo4jServer, OpenSearchServer
 from aegis_orchestration.devstack.milvus_server import MilvusServer
+from aegis_orchestration.devstack.monitoring import PrometheusServer, PushgatewayServer
 from aegis_orchestration.devstack.process import free_port, port_open
 from aegis_orchestration.devstack.servers import GraphServer, PostgresServer
 from aegis_shared.config import Settings
@@ -38,6 +41,9 @@ class Ports:
     opensearch: int = 59200
     opensearch_transport: int = 59300
     milvus: int = 59530
+    prometheus: int = 59090
+    pushgateway: int = 59091
+    hot_path_metrics: int = 59464  # where `aegis hot-path serve` exposes /metrics
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -63,6 +69,7 @@ class _State:
     pids: dict[str, int] = field(default_factory=dict)
     lite: bool = False
     milvus_server: bool = False
+    metrics: bool = True
 
 
 class _Server(Protocol):
@@ -84,6 +91,7 @@ class DevStack:
         *,
         lite: bool | None = None,
         milvus_server: bool | None = None,
+        metrics: bool | None = None,
     ) -> None:
         self.root = root.resolve()
         self._state_file = self.root / "devstack.json"
@@ -102,6 +110,11 @@ class DevStack:
         self.neo4j = Neo4jServer(self.root, ports.neo4j)
         self.opensearch = OpenSearchServer(self.root, ports.opensearch, ports.opensearch_transport)
         self.milvus = MilvusServer(self.root, ports.milvus)
+        self.metrics = metrics if metrics is not None else (state.metrics if state else True)
+        self.pushgateway = PushgatewayServer(self.root, ports.pushgateway)
+        self.prometheus = PrometheusServer(
+            self.root, ports.prometheus, ports.pushgateway, ports.hot_path_metrics
+        )
 
     # -- which servers -----------------------------------------------------------------------
     def components(self) -> list[str]:
@@ -110,6 +123,8 @@ class DevStack:
             names += ["neo4j", "opensearch"]
         if self.milvus_server:
             names.append("milvus")
+        if self.metrics:
+            names += ["pushgateway", "prometheus"]
         return names
 
     def _server(self, name: str) -> Any:
@@ -120,6 +135,8 @@ class DevStack:
             "neo4j": self.neo4j,
             "opensearch": self.opensearch,
             "milvus": self.milvus,
+            "pushgateway": self.pushgateway,
+            "prometheus": self.prometheus,
         }[name]
 
     def _ports_of(self, name: str) -> list[int]:
@@ -131,6 +148,10 @@ class DevStack:
         if not self._state_file.exists():
             return None
         raw = json.loads(self._state_file.read_text())
+        # A stack started before the monitoring servers existed: their ports take the defaults.
+        for name in ("prometheus", "pushgateway", "hot_path_metrics"):
+            raw.get("ports", {}).setdefault(name, getattr(Ports(), name))
+        raw.setdefault("metrics", False)
         if set(raw.get("ports", {})) != {f.name for f in fields(Ports)}:
             raise StackError(
                 f"{self._state_file} was written by an older devstack; stop its servers and remove the file"
@@ -148,7 +169,7 @@ class DevStack:
             raise StackError(
                 f"a stack in {self.root} already uses ports {state.ports}; run `aegis devstack down` first"
             )
-        state.lite, state.milvus_server = self.lite, self.milvus_server
+        state.lite, state.milvus_server, state.metrics = self.lite, self.milvus_server, self.metrics
         self._save(state)
 
         def record(name: str, pid: int) -> None:
@@ -201,7 +222,7 @@ class DevStack:
         if state is None:
             return
         stops: list[Callable[[], None]] = []
-        for name in ("kafka", "redis", "neo4j", "opensearch", "milvus"):
+        for name in ("kafka", "redis", "neo4j", "opensearch", "milvus", "pushgateway", "prometheus"):
             if name in state.pids:
                 server: _Server = self._server(name)
                 stops.append(lambda server=server, pid=state.pids[name]: server.stop(pid))
@@ -260,6 +281,10 @@ class DevStack:
         if not self.lite and not embedded_stores:
             env["AEGIS_NEO4J_URI"] = self.neo4j.uri
             env["AEGIS_OPENSEARCH_URL"] = self.opensearch.url
+        if self.metrics:
+            env["AEGIS_PUSHGATEWAY_URL"] = self.pushgateway.url
+            env["AEGIS_PROMETHEUS_URL"] = self.prometheus.url
+            env["AEGIS_METRICS_PORT"] = str(self.ports.hot_path_metrics)
         return env
 
     def settings(self, **overrides: object) -> Settings:
@@ -272,5 +297,7 @@ class DevStack:
             "search_path": self.root / "search",
             "data_dir": self.root,
         }
+        if self.metrics:
+            values["pushgateway_url"] = self.pushgateway.url
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

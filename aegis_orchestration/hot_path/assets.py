@@ -5,12 +5,14 @@ One materialization per offset range (a Dagster run from ``collection_sensor``) 
 shape ran it: ``raw_announcements`` → Kafka → ``staged_policies`` → the cold path.
 """
 
+import time
+
 import dagster as dg
 from pydantic import Field
 
 from aegis_orchestration.hot_path.offsets import OffsetRange, read_range
 from aegis_orchestration.hot_path.processor import HotPathProcessor
-from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 
 ASSET_KEY = dg.AssetKey("staged_policies")
 GROUP_NAME = "hot_path"
@@ -53,13 +55,26 @@ def staged_policies(
     config: OffsetRangeConfig,
     postgres: PostgresResource,
     kafka: KafkaResource,
+    metrics: MetricsResource,
 ) -> dg.MaterializeResult:
     offsets = config.to_range()
     settings = kafka.settings()
+    started = time.perf_counter()
     records = read_range(settings.kafka_bootstrap, offsets, timeout=READ_TIMEOUT_SECONDS)
     with HotPathProcessor(postgres.engine(), settings) as processor:
         result = processor.process(records)
     report = result.stage
+    with metrics.run() as recorded:
+        ok, refused = len(records) - report.dead_lettered, report.dead_lettered
+        recorded.count("aegis_pipeline_processing_total", ok, path="hot", status="success")
+        recorded.count("aegis_pipeline_processing_total", refused, path="hot", status="error")
+        recorded.observe(
+            "aegis_pipeline_processing_latency_seconds", time.perf_counter() - started, path="hot"
+        )
+        stamps = [r.timestamp_ms for r in records if r.timestamp_ms]
+        if stamps:
+            lag = max(0.0, time.time() - min(stamps) / 1000)
+            recorded.set("aegis_pipeline_lag_seconds", lag, path="hot")
     for code, count in sorted(report.dlq_by_code.items()):
         context.log.warning(f"{count} record(s) of {offsets.run_key} sent to the DLQ with {code}")
     return dg.MaterializeResult(

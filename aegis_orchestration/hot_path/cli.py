@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from aegis_shared.monitoring.pipeline_metrics import LiveMetrics
 
 
 @click.group("hot-path")
@@ -27,6 +31,13 @@ def hot_path() -> None:
     default=None,
     help="Report each batch to Dagster as a runless materialization (default: when DAGSTER_HOME is set).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Expose the pipeline metrics on http://0.0.0.0:PORT/metrics (default $AEGIS_METRICS_PORT; "
+    "unset or 0: not exposed).",
+)
 @click.option("--max-batches", type=int, default=None, help="Stop after this many batches (for smoke tests).")
 @click.option("--idle-timeout", type=float, default=None, help="Stop after this many idle seconds.")
 @click.option(
@@ -41,6 +52,7 @@ def serve(
     batch_size: int,
     poll_timeout: float,
     report: bool | None,
+    metrics_port: int | None,
     max_batches: int | None,
     idle_timeout: float | None,
     session_timeout_ms: int,
@@ -61,6 +73,7 @@ def serve(
 
         reporter = dagster_reporter(DagsterInstance.get())
     engine = PostgresResource().engine()
+    metrics = _serve_metrics(metrics_port if metrics_port is not None else settings.metrics_port)
     with (
         HotPathProcessor(engine, settings) as processor,
         HotPathService(
@@ -73,6 +86,7 @@ def serve(
                 "session.timeout.ms": session_timeout_ms,
                 "heartbeat.interval.ms": max(500, session_timeout_ms // 6),
             },
+            metrics=metrics,
         ) as service,
     ):
         # Whatever an earlier crash left in the outbox goes out before new work.
@@ -88,6 +102,24 @@ def serve(
         f"{stats.written} row(s) written, {stats.dead_lettered} sent to the DLQ",
         err=True,
     )
+
+
+def _serve_metrics(port: int | None) -> LiveMetrics | None:
+    """The pipeline metrics on ``/metrics`` at ``port``; a port in use costs the endpoint, not the service."""
+    if not port:
+        return None
+    from prometheus_client import start_http_server
+
+    from aegis_shared.monitoring.pipeline_metrics import LiveMetrics
+
+    metrics = LiveMetrics()
+    try:
+        start_http_server(port, registry=metrics.registry)
+    except OSError as exc:
+        click.echo(f"hot-path serve: /metrics not exposed, port {port}: {exc.strerror}", err=True)
+        return None
+    click.echo(f"hot-path serve: metrics on http://0.0.0.0:{port}/metrics", err=True)
+    return metrics
 
 
 @hot_path.command()

@@ -41,6 +41,7 @@ class SourceRecord:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp_ms: int | None = None  # the broker's timestamp, for the pipeline-lag metric
 
     @classmethod
     def from_message(cls, message: Any) -> SourceRecord:
@@ -52,6 +53,7 @@ class SourceRecord:
             key=message.key(),
             value=message.value(),
             headers=tuple((name, value or b"") for name, value in (message.headers() or ())),
+            timestamp_ms=message.timestamp()[1] if message.timestamp()[1] > 0 else None,
         )
 
     @property

@@ -26,6 +26,7 @@ from aegis_orchestration.hot_path.intake import SourceRecord
 from aegis_orchestration.hot_path.processor import BatchResult, HotPathProcessor
 from aegis_shared.errors import ExternalServiceError
 from aegis_shared.logging import get_logger
+from aegis_shared.monitoring.pipeline_metrics import LiveMetrics
 
 _log = get_logger(__name__)
 
@@ -82,12 +83,14 @@ class HotPathService:
         poll_timeout: float = 0.2,
         reporter: BatchReporter | None = None,
         config: dict[str, Any] | None = None,
+        metrics: LiveMetrics | None = None,
     ) -> None:
         self.processor = processor
         self.topic = processor.settings.topic("collection")
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.reporter = reporter
+        self.metrics = metrics
         self._stop = threading.Event()
         self._consumer = Consumer(
             {
@@ -151,6 +154,7 @@ class HotPathService:
                 stats.written += len(result.stage.written_policy_ids)
                 stats.dead_lettered += result.stage.dead_lettered
                 stats.batch_seconds.append(time.monotonic() - last_batch)
+                self._record(records, result, stats.batch_seconds[-1])
                 if not self._report(records, result):
                     stats.report_failures += 1
                 if on_batch is not None:
@@ -159,6 +163,21 @@ class HotPathService:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return stats
+
+    def _record(self, records: list[SourceRecord], result: BatchResult, seconds: float) -> None:
+        if self.metrics is None:
+            return
+        refused = result.stage.dead_lettered
+        self.metrics.count(
+            "aegis_pipeline_processing_total", len(records) - refused, path="hot", status="success"
+        )
+        self.metrics.count("aegis_pipeline_processing_total", refused, path="hot", status="error")
+        self.metrics.observe("aegis_pipeline_processing_latency_seconds", seconds, path="hot")
+        stamps = [r.timestamp_ms for r in records if r.timestamp_ms]
+        if stamps:
+            self.metrics.set(
+                "aegis_pipeline_lag_seconds", max(0.0, time.time() - min(stamps) / 1000), path="hot"
+            )
 
     def _poll(self) -> list[SourceRecord]:
         try:

@@ -460,3 +460,16 @@ def count_policies(engine: sa.Engine) -> int:
         return int(
             conn.execute(sa.text("SELECT count(*) FROM policies WHERE deleted_at IS NULL")).scalar_one()
         )
+
+
+def pending_lag_seconds(engine: sa.Engine) -> float:
+    """Age in seconds of the oldest policy still pending validation (0 when none is): how far the
+    cold path is behind what the hot path staged."""
+    with engine.connect() as conn:
+        age = conn.execute(
+            sa.text(
+                "SELECT extract(epoch FROM now() - min(created_at)) FROM policies "
+                "WHERE status = 'pending_validation' AND deleted_at IS NULL"
+            )
+        ).scalar_one()
+    return max(0.0, float(age or 0.0))

@@ -204,3 +204,12 @@ def histogram_markdown(totals: pd.Series, bins: int = 10, threshold: float = Rul
         marker = f" ← active from {threshold:g}" if low <= threshold < low + 1 / bins - 1e-9 else ""
         lines.append(f"| {low:.1f}–{low + 1 / bins:.1f} | {count} | {bar}{marker} |")
     return "\n".join(lines)
+
+
+def mean_total_by_source(candidates: Sequence[Any], scores: pd.DataFrame) -> dict[str, float]:
+    """Mean quality total per source of the surviving record (the ``aegis_data_quality_score`` gauge)."""
+    if not len(scores):
+        return {}
+    source_of = {c.policy_id: c.survivor.source for c in candidates}
+    by_source = scores.assign(source=scores["policy_id"].map(source_of)).groupby("source")["total"].mean()
+    return {str(source): float(mean) for source, mean in by_source.items()}

@@ -4,6 +4,7 @@ Every resource reads ``AEGIS_*`` settings by default; fields override them per d
 """
 
 from aegis_orchestration.resources.kafka import KafkaResource
+from aegis_orchestration.resources.metrics import MetricsResource
 from aegis_orchestration.resources.postgres import PostgresResource
 from aegis_orchestration.resources.redis import RedisResource
 from aegis_orchestration.resources.sources import SourcesResource
@@ -12,6 +13,7 @@ from aegis_orchestration.resources.stores import GraphStoreResource, SearchStore
 __all__ = [
     "GraphStoreResource",
     "KafkaResource",
+    "MetricsResource",
     "PostgresResource",
     "RedisResource",
     "SearchStoreResource",
@@ -30,6 +32,7 @@ def default_resources() -> dict[str, object]:
         "vectors": VectorStoreResource(),
         "graph": GraphStoreResource(),
         "search": SearchStoreResource(),
+        "metrics": MetricsResource(),
     }
     resources["sources"] = SourcesResource()
     return resources

@@ -342,6 +342,20 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "메시지 전송에 실패했습니다.",
         "Check the broker and topic; the event was not delivered.",
     ),
+    (
+        "EXT_5030",
+        503,
+        "Kafka read failed",
+        "메시지를 읽지 못했습니다.",
+        "Check the broker is reachable; nothing was changed.",
+    ),
+    (
+        "EXT_5031",
+        503,
+        "Dead-letter replay delivery failed",
+        "실패 메시지 재전송에 실패했습니다.",
+        "Check the broker and run the replay again; it resumes without sending twice.",
+    ),
     # Business
     (
         "BIZ_6001",
@@ -410,6 +424,13 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "Local server prerequisite missing",
         "로컬 서버를 시작하는 데 필요한 구성 요소가 없습니다.",
         "Install what the message names (Java 17, Maven, PostgreSQL) or free the port.",
+    ),
+    (
+        "SYS_7013",
+        503,
+        "Metrics push failed",
+        "운영 지표를 전송하지 못했습니다.",
+        "Check AEGIS_PUSHGATEWAY_URL and Redis; the totals are kept and go out with the next push.",
     ),
     # Data pipeline: collection
     (
@@ -571,6 +592,27 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "Handler failed after retries",
         "메시지 처리에 반복 실패했습니다.",
         "Inspect the DLQ entry's headers.",
+    ),
+    (
+        "DP_4010",
+        400,
+        "Invalid dead-letter command argument",
+        "요청 값이 올바르지 않습니다.",
+        "Fix the argument the message names (see `aegis dlq --help`).",
+    ),
+    (
+        "DP_4011",
+        404,
+        "Dead letter not found",
+        "요청한 실패 메시지를 찾을 수 없습니다.",
+        "List the DLQ with `aegis dlq list`; retention may have deleted it.",
+    ),
+    (
+        "DP_4012",
+        404,
+        "Kafka topic does not exist",
+        "요청한 메시지 토픽이 없습니다.",
+        "Check the topic name and AEGIS_ENV; `aegis dlq list` shows the original topics.",
     ),
 )
 

@@ -21,7 +21,7 @@ from confluent_kafka import Consumer
 
 from aegis_orchestration.assets.collection import FEEDS_CHECK, insert_new, raw_announcements
 from aegis_orchestration.pipeline.policies import load_collected
-from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_orchestration.resources.sources import SourcesResource
 from aegis_orchestration.sources.breaker import reset_breakers
 from aegis_orchestration.sources.days import raw_days, record_days
@@ -86,6 +86,7 @@ def materialize(
         resources={
             "postgres": PostgresResource(url=db.url),
             "kafka": KafkaResource(),
+            "metrics": MetricsResource(),
             "sources": sources_resource(replay, **overrides),
         },
         raise_on_error=False,

@@ -59,7 +59,9 @@ def test_session_stack_serves_every_component(
     assert milvus.get_server_version().startswith("v2.3")
     milvus.close()
     status = devstack.status()
-    assert set(status) == {"postgres", "kafka", "redis", "neo4j", "opensearch", "milvus"}
+    assert set(status) == {
+        "postgres", "kafka", "redis", "neo4j", "opensearch", "milvus", "pushgateway", "prometheus"
+    }  # fmt: skip
     assert all(component["healthy"] for component in status.values())
 
 
@@ -67,7 +69,7 @@ def test_up_is_idempotent_and_down_leaves_no_process_or_port() -> None:
     root = Path(tempfile.mkdtemp(prefix="aegis-down-test-"))
     stack = DevStack(root, Ports.free()).up()
     pids = stack.pids()
-    assert set(pids) == {"postgres", "kafka", "redis", "neo4j", "opensearch"}
+    assert set(pids) == {"postgres", "kafka", "redis", "neo4j", "opensearch", "pushgateway", "prometheus"}
     assert DevStack(root).up().pids() == pids  # a second `up` reuses what runs
     ports = stack.ports
     children = [p.pid for pid in pids.values() for p in psutil.Process(pid).children(recursive=True)]
@@ -110,7 +112,11 @@ def test_full_stack_points_graph_and_search_at_neo4j_and_opensearch_and_lite_doe
     assert full["AEGIS_NEO4J_URI"] == f"bolt://127.0.0.1:{devstack.ports.neo4j}"
     assert full["AEGIS_OPENSEARCH_URL"] == f"http://127.0.0.1:{devstack.ports.opensearch}"
     lite = DevStack(Path(tempfile.mkdtemp(prefix="aegis-lite-env-")), Ports.free(), lite=True)
-    assert lite.components() == ["postgres", "kafka", "redis"]
+    assert lite.components() == ["postgres", "kafka", "redis", "pushgateway", "prometheus"]
+    bare = DevStack(Path(tempfile.mkdtemp(prefix="aegis-bare-env-")), Ports.free(), lite=True, metrics=False)
+    assert bare.components() == ["postgres", "kafka", "redis"]
+    assert "AEGIS_PUSHGATEWAY_URL" not in bare.env()  # no URL: batch metrics are not pushed
+    assert lite.env()["AEGIS_PUSHGATEWAY_URL"] == f"http://127.0.0.1:{lite.ports.pushgateway}"
     assert "AEGIS_NEO4J_URI" not in lite.env() and "AEGIS_OPENSEARCH_URL" not in lite.env()
     assert lite.env()["AEGIS_GRAPH_URL"].startswith("redis://")  # FalkorDB
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from aegis_orchestration.assets.collection import collected_events
 from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.job import hot_path_job
-from aegis_orchestration.resources import KafkaResource, PostgresResource
+from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_shared.config import Settings
 from aegis_shared.database import apply_registry
 from aegis_shared.events import BundledSchemas, ensure_topics
@@ -138,6 +138,7 @@ def resources(settings: Settings, db: Database) -> dict[str, object]:
     return {
         "postgres": PostgresResource(url=db.url),
         "kafka": KafkaResource(bootstrap=settings.kafka_bootstrap, env=settings.env),
+        "metrics": MetricsResource(),
     }
 
 

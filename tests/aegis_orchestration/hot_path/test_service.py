@@ -85,3 +85,44 @@ def test_the_serve_command_runs_and_stops_when_idle(hp_settings: Settings, db: D
     assert result.exit_code == 0, result.output
     assert "10 record(s), 10 row(s) written, 0 sent to the DLQ" in result.output
     assert len(policy_rows(db.engine)) == 10
+
+
+def test_serve_exposes_the_pipeline_metrics_on_its_metrics_port(
+    hp_settings: Settings, db: Database, monkeypatch
+) -> None:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from aegis_orchestration.devstack.process import free_port
+    from aegis_shared.config import get_settings
+
+    items = [announcement(i) for i in range(12)]
+    bad = bad_messages(hp_settings)
+    publish_collected(hp_settings, items)
+    produce_raw(hp_settings, [(value, key) for value, key, _ in bad])
+    port = free_port()
+    monkeypatch.setenv("AEGIS_ENV", hp_settings.env)
+    monkeypatch.setenv("AEGIS_POSTGRES_URL", db.url)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            hot_path,
+            ["serve", "--group-id", "hp-metrics", "--idle-timeout", "10", "--session-timeout-ms", "6000",
+             "--no-report", "--metrics-port", str(port)],
+        )  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    # The endpoint outlives the consumer loop in this process; Prometheus would scrape it the same way.
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    hot = (("path", "hot"),)
+    assert samples[("aegis_pipeline_processing_total", (*hot, ("status", "success")))] == len(items)
+    assert samples[("aegis_pipeline_processing_total", (*hot, ("status", "error")))] == len(bad)
+    assert samples[("aegis_pipeline_processing_latency_seconds_count", hot)] >= 1
+    assert samples[("aegis_pipeline_lag_seconds", hot)] > 0

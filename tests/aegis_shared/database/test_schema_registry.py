@@ -29,6 +29,7 @@ PIPELINE_TABLES = {
     "event_outbox",
     "collection_rejections",
     "event_outbox_published",
+    "dlq_replays",
 }
 SEED_TABLES = {"users", "policies", "applications", "audit_logs", "notifications"}
 
