@@ -18,6 +18,7 @@ from aegis_orchestration.pipeline import (
     dedup,
     lifecycle,
     policies,
+    policy_events,
     quality,
     rejections,
     validation,
@@ -215,6 +216,8 @@ def policies_table(
     # The events were written to the outbox with the rows; the relay publishes whatever is pending.
     with OutboxRelay(engine, kafka.settings().kafka_bootstrap) as relay:
         published = relay.publish_pending()
+    # The status changes were appended to the policies' event streams with the rows.
+    projected = policy_events.update_status_history(engine)
     return dg.MaterializeResult(
         metadata={
             "inserted": report.inserted,
@@ -224,6 +227,7 @@ def policies_table(
             "sources_merged": report.sources_merged,
             "status_changes": len(report.transitions),
             "outbox_events_published": published,
+            "status_history_events_projected": projected,
             "duration_ms": _ms(started),
             "dagster/row_count": policies.count_policies(engine),
         }

@@ -161,7 +161,10 @@ def _check_stream(stream_id: str) -> None:
 
 
 def _encode(events: Sequence[NewEvent]) -> dict[str, list[Any]]:
-    ids, types, datas, metas = [], [], [], []
+    ids: list[UUID] = []
+    types: list[str] = []
+    datas: list[str] = []
+    metas: list[str] = []
     for event in events:
         if not isinstance(event, NewEvent):
             raise _invalid(f"expected a NewEvent, got {type(event).__name__}")

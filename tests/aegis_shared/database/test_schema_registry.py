@@ -29,6 +29,9 @@ PIPELINE_TABLES = {
     "event_outbox",
     "collection_rejections",
     "event_outbox_published",
+    "event_store",
+    "event_subscriptions",
+    "policy_status_history",
 }
 SEED_TABLES = {"users", "policies", "applications", "audit_logs", "notifications"}
 
