@@ -31,7 +31,7 @@ publishes and its exactly-once ledger, so the outbox is left as it is.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -184,6 +184,11 @@ def _encode(events: Sequence[NewEvent]) -> dict[str, list[Any]]:
     return {"ids": ids, "types": types, "datas": datas, "metas": metas}
 
 
+def _guard(conn: sa.Connection, callers: sa.Connection | None) -> AbstractContextManager[Any]:
+    """A savepoint in the caller's transaction, so a lost race leaves it usable; none in our own."""
+    return conn.begin_nested() if callers is not None else nullcontext()
+
+
 def _recorded(row: Any) -> RecordedEvent:
     return RecordedEvent(
         global_position=row.global_position,
@@ -252,15 +257,15 @@ class EventStore:
         encoded = _encode(events)
         with self._conn(connection) as conn:
             if expected_version is None:
-                return self._append_any(conn, [(stream_id, e) for e in events], encoded)
+                return self._append_any(conn, [(stream_id, e) for e in events], encoded, connection)
             try:
-                # A savepoint, so a lost race leaves the caller's transaction usable.
-                with conn.begin_nested():
+                with _guard(conn, connection):
                     rows = conn.execute(
                         _APPEND_EXPECTED, {"stream": stream_id, "expected": expected_version, **encoded}
                     ).all()
             except IntegrityError as exc:
-                raise self._conflict(conn, stream_id, expected_version) from exc
+                # Our own transaction is aborted now: read the winner's version on a fresh connection.
+                raise self._conflict(connection, stream_id, expected_version) from exc
             if not rows:
                 raise self._conflict(conn, stream_id, expected_version)
             return [Appended(stream_id, row.stream_version, row.global_position) for row in rows]
@@ -280,13 +285,17 @@ class EventStore:
             _check_stream(stream_id)
         encoded = _encode([event for _, event in appends])
         with self._conn(connection) as conn:
-            return self._append_any(conn, appends, encoded)
+            return self._append_any(conn, appends, encoded, connection)
 
     def _append_any(
-        self, conn: sa.Connection, appends: Sequence[tuple[str, NewEvent]], encoded: dict[str, list[Any]]
+        self,
+        conn: sa.Connection,
+        appends: Sequence[tuple[str, NewEvent]],
+        encoded: dict[str, list[Any]],
+        callers: sa.Connection | None,
     ) -> list[Appended]:
         try:
-            with conn.begin_nested():
+            with _guard(conn, callers):
                 rows = conn.execute(
                     _APPEND_ANY, {"streams": [stream for stream, _ in appends], **encoded}
                 ).all()
@@ -299,8 +308,12 @@ class EventStore:
             ) from exc
         return [Appended(row.stream_id, row.stream_version, row.global_position) for row in rows]
 
-    def _conflict(self, conn: sa.Connection, stream_id: str, expected: int) -> DatabaseError:
-        actual = int(conn.execute(_VERSION, {"stream": stream_id}).scalar_one())
+    def _conflict(self, conn: sa.Connection | None, stream_id: str, expected: int) -> DatabaseError:
+        if conn is None:
+            with self.engine.connect() as fresh:
+                actual = int(fresh.execute(_VERSION, {"stream": stream_id}).scalar_one())
+        else:
+            actual = int(conn.execute(_VERSION, {"stream": stream_id}).scalar_one())
         return DatabaseError(
             "DB_4030",
             f"stream {stream_id!r} is at version {actual}, not the expected {expected}; nothing was appended",
