@@ -67,3 +67,4 @@ bench: setup
 	$(BIN)/python benchmarks/cold_path.py
 	$(BIN)/python benchmarks/hot_path.py
 	$(BIN)/python benchmarks/cache.py
+	$(BIN)/python benchmarks/eventstore.py

@@ -18,6 +18,7 @@ from aegis_orchestration.pipeline import (
     dedup,
     lifecycle,
     policies,
+    policy_events,
     quality,
     rejections,
     validation,
@@ -235,6 +236,8 @@ def policies_table(
         recorded.observe(_LATENCY, time.perf_counter() - started, path="cold")
         if metrics.pushes():
             recorded.set("aegis_pipeline_lag_seconds", policies.pending_lag_seconds(engine), path="cold")
+    # The status changes were appended to the policies' event streams with the rows.
+    projected = policy_events.update_status_history(engine)
     return dg.MaterializeResult(
         metadata={
             "inserted": report.inserted,
@@ -244,6 +247,7 @@ def policies_table(
             "sources_merged": report.sources_merged,
             "status_changes": len(report.transitions),
             "outbox_events_published": published,
+            "status_history_events_projected": projected,
             "duration_ms": _ms(started),
             "dagster/row_count": policies.count_policies(engine),
         }

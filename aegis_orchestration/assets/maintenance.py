@@ -11,7 +11,7 @@ from datetime import date
 import dagster as dg
 
 from aegis_orchestration.partitions import daily_partitions
-from aegis_orchestration.pipeline import expiry
+from aegis_orchestration.pipeline import expiry, policy_events
 from aegis_orchestration.pipeline.outbox import OutboxRelay
 from aegis_orchestration.resources import KafkaResource, PostgresResource
 
@@ -41,6 +41,7 @@ def expired_policies(
     # The events were written to the outbox with the rows; the relay publishes whatever is pending.
     with OutboxRelay(engine, kafka.settings().kafka_bootstrap) as relay:
         published = relay.publish_pending()
+    projected = policy_events.update_status_history(engine)
     return dg.MaterializeResult(
         metadata={
             "as_of": as_of.isoformat(),
@@ -48,6 +49,7 @@ def expired_policies(
             "archived_ids": dg.MetadataValue.json(report.archived[:50]),
             "outbox_events_written": report.events,
             "outbox_events_published": published,
+            "status_history_events_projected": projected,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         }
     )

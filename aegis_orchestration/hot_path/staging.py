@@ -12,7 +12,10 @@ Everything a batch changes is written in the caller's single transaction:
   the lifecycle rule holds on this path too;
 * each row written as pending, or staged, gets a ``PolicyValidated`` event in the outbox, keyed by
   its policy id and new version (deterministic: re-staging the same batch writes nothing);
-* each refused record gets a DLQ entry in the outbox, keyed by its topic, partition and offset.
+* each refused record gets a DLQ entry in the outbox, keyed by its topic, partition and offset;
+* each row whose status this batch set (new, re-opened, or archived because it closed) gets a
+  ``PolicyStatusChanged`` in its event stream (a change staged beside a served policy changes no
+  status, so it gets none).
 
 ``deleted_at`` is never touched: a soft delete is another service's decision.
 """
@@ -31,6 +34,7 @@ from aegis_orchestration.hot_path.intake import Accepted, Refused
 from aegis_orchestration.pipeline import lifecycle
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_orchestration.pipeline.policies import ANNOUNCEMENT_COLUMNS, POLICY_COLUMNS
+from aegis_orchestration.pipeline.policy_events import StatusChange, record_changes
 from aegis_orchestration.pipeline.upserts import bulk_insert, policies_table, upsert_returning
 from aegis_shared.config import get_settings
 from aegis_shared.logging.redaction import mask_text
@@ -268,12 +272,22 @@ def stage(
     ):
         written[policy_id] = version
     messages: list[OutboxMessage] = []
+    changes: list[StatusChange] = []
     for item in latest:
         policy_id = item.announcement.policy_id
         version = written.get(policy_id) or staged.get(policy_id)
         if version is None:
             report.unchanged += 1
             continue
+        status = rows[policy_id]["status"]
+        if policy_id in written and served.get(policy_id) != status:
+            closed = lifecycle.closure_of(item.announcement, today)
+            reasons = [r.as_dict() for r in closed] or [
+                {"code": lifecycle.PENDING_COLD_PATH, "message": _PENDING_REASON}
+            ]
+            changes.append(
+                StatusChange(policy_id, served.get(policy_id), status, version, "hot_path", reasons)
+            )
         if policy_id in staged:
             report.staged_beside_active += 1
         if policy_id in served:
@@ -290,4 +304,5 @@ def stage(
         report.dlq_by_code[item.code] += 1
     report.dead_lettered = len(refused)
     report.outbox_written = write_messages(connection, messages)
+    record_changes(connection, changes)
     return report

@@ -126,7 +126,13 @@ def explain(policy_id: str, as_json: bool) -> None:
         click.echo(f"  quality  {found.quality['total']:.2f} ({parts})")
     if p["staged_content_hash"]:
         click.echo("  staged   a hot-path change waits beside the served version for the cold path")
-    click.echo("  trail")
+    click.echo(f"  trail    (from {found.trail_source})")
     for step in found.trail:
         why = "; ".join(step.reasons) or "-"
-        click.echo(f"    {step.at:%Y-%m-%d %H:%M} {step.stage:10} {step.status:18} {why}")
+        if step.event == "PolicySourcesMerged":
+            click.echo(f"    {step.at:%Y-%m-%d %H:%M} {step.stage:10} {'+ sources':18} {why}")
+            continue
+        moved = (
+            f"{step.details.get('previous_status') or 'new'} → {step.status}" if step.event else step.status
+        )
+        click.echo(f"    {step.at:%Y-%m-%d %H:%M} {step.stage:10} {moved:18} {why}")

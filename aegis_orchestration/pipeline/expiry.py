@@ -4,8 +4,9 @@ A policy is judged when it is scored, but time keeps moving: a programme that cl
 must stop being recommended today. Expiry archives every active policy that the lifecycle rule
 says is closed on the as-of day (Asia/Seoul): its period ended before that day, or its source
 closed it. It leaves the same trail a status change
-in the cold path leaves: a version bump, a ``processing_history`` row, an ``audit_logs`` row and a
-``PolicyQualityUpdated`` event in the transactional outbox. The store syncs then delete them.
+in the cold path leaves: a version bump, a ``processing_history`` row, an ``audit_logs`` row, a
+``PolicyStatusChanged`` in the policy's event stream and a ``PolicyQualityUpdated`` event in the
+transactional outbox. The store syncs then delete them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from aegis_orchestration.pipeline.lifecycle import StatusReason, closure
 from aegis_orchestration.pipeline.outbox import OutboxMessage, write_messages
 from aegis_orchestration.pipeline.policies import quality_event
+from aegis_orchestration.pipeline.policy_events import StatusChange, record_changes
 from aegis_orchestration.pipeline.quality import DIMENSIONS
 from aegis_orchestration.pipeline.upserts import insert_rows
 from aegis_shared.messaging import EventPublisher
@@ -130,6 +132,25 @@ def expire_policies(
                         "as_of": as_of.isoformat(),
                     },
                 }
+                for row in archived
+            ],
+        )
+        record_changes(
+            conn,
+            [
+                StatusChange(
+                    row.id,
+                    row.previous_status,
+                    PolicyStatus.ARCHIVED.value,
+                    row.version,
+                    STAGE,
+                    [r.as_dict() for r in row.reasons],
+                    run_id=run_id,
+                    extra={
+                        "period_end": row.period_end.isoformat() if row.period_end else None,
+                        "as_of": as_of.isoformat(),
+                    },
+                )
                 for row in archived
             ],
         )

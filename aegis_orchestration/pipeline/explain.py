@@ -1,8 +1,11 @@
 """Why a stored policy has its status: its row, its latest quality parts and its decision trail.
 
-Everything here was written by the path that made the decision (the cold path's history rows carry
-the lifecycle reasons and the merge evidence; expiry and dedup write theirs), so this module only
-reads. A ``source:source_id`` that was merged into another policy resolves to that policy.
+The trail is the policy's event stream (``policy-{id}`` in the event store): every status change
+with its reasons, and every merge with its evidence, written by the path that made the decision in
+the same transaction as the row (:mod:`aegis_orchestration.pipeline.policy_events`). A policy whose
+row predates the event store has no stream; its trail comes from ``processing_history`` as before.
+This module only reads. A ``source:source_id`` that was merged into another policy resolves to
+that policy.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+
+from aegis_orchestration.pipeline.policy_events import SOURCES_MERGED, policy_events
+from aegis_shared.eventstore import RecordedEvent
 
 _POLICY = sa.text(
     "SELECT id, title, status, status_reason, source_ids, region_codes, period_start, period_end, "
@@ -41,6 +47,8 @@ class Step:
     status: str
     reasons: list[str]
     details: dict[str, Any]
+    event: str | None = None  # the event type, when the step comes from the policy's stream
+    stream_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class Explanation:
     policy: dict[str, Any]
     quality: dict[str, Any] | None
     trail: list[Step]
+    trail_source: str = "event_store"  # or "processing_history" for a policy older than its stream
 
     @property
     def policy_id(self) -> str:
@@ -59,9 +68,12 @@ class Explanation:
             "asked": self.asked,
             "policy": {k: _plain(v) for k, v in self.policy.items()},
             "quality": {k: _plain(v) for k, v in self.quality.items()} if self.quality else None,
+            "trail_source": self.trail_source,
             "trail": [
                 {
                     "at": s.at.isoformat(),
+                    "event": s.event,
+                    "stream_version": s.stream_version,
                     "stage": s.stage,
                     "status": s.status,
                     "reasons": s.reasons,
@@ -86,6 +98,22 @@ def _reasons(details: dict[str, Any]) -> list[str]:
     return messages
 
 
+def _step(event: RecordedEvent) -> Step:
+    data = event.data
+    reasons = _reasons(data)
+    if event.event_type == SOURCES_MERGED and not reasons:
+        reasons = [f"{', '.join(data.get('added') or [])} merged in"]
+    return Step(
+        event.recorded_at,
+        str(data.get("stage", "")),
+        str(data.get("status", "")),
+        reasons,
+        data,
+        event.event_type,
+        event.stream_version,
+    )
+
+
 def explain(engine: sa.Engine, policy_id: str) -> Explanation | None:
     """Why ``policy_id`` (or the policy a ``source:source_id`` joined) has its status; None if unknown."""
     with engine.connect() as conn:
@@ -97,9 +125,13 @@ def explain(engine: sa.Engine, policy_id: str) -> Explanation | None:
         if row is None:
             return None
         metrics = conn.execute(_METRICS, {"id": row["id"]}).mappings().first()
-        history = conn.execute(_HISTORY, {"id": row["id"]}).mappings().all()
+        events = policy_events(engine, row["id"], connection=conn)
+        history = [] if events else conn.execute(_HISTORY, {"id": row["id"]}).mappings().all()
+    quality = dict(metrics) if metrics else None
+    if events:
+        return Explanation(policy_id, dict(row), quality, [_step(e) for e in events])
     trail = [
         Step(h["created_at"], h["stage"], h["status"], _reasons(h["details"] or {}), h["details"] or {})
         for h in history
     ]
-    return Explanation(policy_id, dict(row), dict(metrics) if metrics else None, trail)
+    return Explanation(policy_id, dict(row), quality, trail, "processing_history")

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from aegis_orchestration.pipeline.decisions import reason_text
 from aegis_orchestration.pipeline.dedup import PolicyCandidate, StoredPolicy, block_key, block_key_of
 from aegis_orchestration.pipeline.lifecycle import MERGED_INTO
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
+from aegis_orchestration.pipeline.policy_events import StatusChange, record, sources_merged
 from aegis_orchestration.pipeline.quality import DIMENSIONS
 from aegis_orchestration.pipeline.upserts import (
     bulk_insert,
@@ -251,7 +252,7 @@ _MERGE_SOURCE_IDS = sa.text(
         version = p.version + 1, updated_at = now()
     FROM unnest(CAST(:ids AS text[]), CAST(:source_ids AS text[])) AS v(id, source_ids)
     WHERE p.id = v.id AND NOT p.source_ids @> CAST(v.source_ids AS jsonb)
-    RETURNING p.id, p.version, p.status
+    RETURNING p.id, p.version, p.status, p.source_ids
     """
 )
 
@@ -268,7 +269,8 @@ def upsert_policies(
 
     With ``events``, each status change's ``PolicyQualityUpdated`` is built (and schema-checked)
     by that publisher and written to the outbox in the same transaction, so a failed publish is
-    retried by the relay instead of being lost with the rows already committed.
+    retried by the relay instead of being lost with the rows already committed. Each status
+    change and merge is also appended to the policy's event stream (``policy_events``).
     """
     report = UpsertReport()
     # Plain dicts: per-row pandas lookups cost more than the database writes.
@@ -277,13 +279,18 @@ def upsert_policies(
     )
     with engine.begin() as conn:
         ids = [c.policy_id for c in candidates]
-        before = dict(
-            conn.execute(sa.text("SELECT id, status FROM policies WHERE id = ANY(:ids)"), {"ids": ids}).all()
-        )
+        stored = conn.execute(
+            sa.text("SELECT id, status, source_ids FROM policies WHERE id = ANY(:ids)"), {"ids": ids}
+        ).all()
+        before = {row.id: row.status for row in stored}
+        before_sources = {row.id: set(row.source_ids) for row in stored}
         rows = [_row(c, by_id[c.policy_id]) for c in candidates]
         evidence = {c.policy_id: [e.as_dict() for e in c.evidence] for c in candidates}
         written = {row.id: row.version for row in upsert_returning(conn, _UPSERT, rows)}
-        history = _merge_source_ids(conn, [row for row in rows if row["id"] not in written], run_id)
+        stream: list[Any] = []
+        history = _merge_source_ids(
+            conn, [row for row in rows if row["id"] not in written], run_id, before_sources, evidence, stream
+        )
         report.sources_merged = len(history)
         metrics, audits = [], []
         outbox: list[OutboxMessage] = []
@@ -305,6 +312,35 @@ def upsert_policies(
                 }
             )
             previous = before.get(policy_id)
+            if previous != row["status"]:
+                stream.append(
+                    StatusChange(
+                        policy_id,
+                        previous,
+                        str(row["status"]),
+                        written[policy_id],
+                        "cold_path",
+                        score_row["reasons"],
+                        run_id=run_id,
+                        extra={"quality_score": row["quality_score"], "content_hash": row["content_hash"]},
+                    ).event()
+                )
+            # The policy's own id is not a merge; ids it already held are not new.
+            source_ids = cast(list[str], row["source_ids"])
+            added = set(source_ids) - before_sources.get(policy_id, {policy_id})
+            if added:
+                stream.append(
+                    sources_merged(
+                        policy_id,
+                        version=written[policy_id],
+                        status=str(row["status"]),
+                        added=sorted(added),
+                        source_ids=source_ids,
+                        merges=evidence[policy_id],
+                        stage="cold_path",
+                        run_id=run_id,
+                    )
+                )
             history.append(
                 {
                     "policy_id": policy_id,
@@ -351,7 +387,8 @@ def upsert_policies(
         insert_rows(conn, "processing_history", history)
         insert_rows(conn, "audit_logs", audits)
         write_messages(conn, outbox)
-        report.archived = _archive_absorbed(conn, candidates, run_id)
+        report.archived = _archive_absorbed(conn, candidates, run_id, stream)
+        record(conn, stream)
     return report
 
 
@@ -368,15 +405,36 @@ def quality_event(events: EventPublisher, transition: dict[str, Any], version: i
 
 
 def _merge_source_ids(
-    conn: sa.Connection, rows: Sequence[dict[str, Any]], run_id: str | None
+    conn: sa.Connection,
+    rows: Sequence[dict[str, Any]],
+    run_id: str | None,
+    before: dict[str, set[str]],
+    evidence: dict[str, list[dict[str, object]]],
+    stream: list[Any],
 ) -> list[dict[str, object]]:
-    """Add new source ids to rows the upsert did not rewrite; their history rows."""
+    """Add new source ids to rows the upsert did not rewrite; their history rows.
+
+    Their ``PolicySourcesMerged`` events are added to ``stream``.
+    """
     if not rows:
         return []
     merged = conn.execute(
         _MERGE_SOURCE_IDS,
         {"ids": [row["id"] for row in rows], "source_ids": [json.dumps(row["source_ids"]) for row in rows]},
     ).all()
+    stream.extend(
+        sources_merged(
+            policy_id,
+            version=version,
+            status=status,
+            added=sorted(set(source_ids) - before.get(policy_id, set())),
+            source_ids=source_ids,
+            merges=evidence.get(policy_id, []),
+            stage="dedup",
+            run_id=run_id,
+        )
+        for policy_id, version, status, source_ids in merged
+    )
     return [
         {
             "policy_id": policy_id,
@@ -385,12 +443,17 @@ def _merge_source_ids(
             "run_id": run_id,
             "details": {"version": version, "sources_merged": True},
         }
-        for policy_id, version, status in merged
+        for policy_id, version, status, _ in merged
     ]
 
 
-def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate], run_id: str | None) -> int:
-    """Rows staged separately for what dedup found to be one programme become archived."""
+def _archive_absorbed(
+    conn: sa.Connection, candidates: Iterable[PolicyCandidate], run_id: str | None, stream: list[Any]
+) -> int:
+    """Rows staged separately for what dedup found to be one programme become archived.
+
+    Their ``PolicyStatusChanged`` events are added to ``stream``.
+    """
     absorbed = {m.policy_id: c.policy_id for c in candidates for m in c.absorbed}
     if not absorbed:
         return 0
@@ -414,6 +477,20 @@ def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate]
             "reasons": list(reasons.values()),
         },
     ).all()
+    stream.extend(
+        StatusChange(
+            pid,
+            old,
+            PolicyStatus.ARCHIVED.value,
+            version,
+            "dedup",
+            [{"code": MERGED_INTO, "message": reasons[pid]}],
+            run_id=run_id,
+            merged_into=absorbed[pid],
+            extra={"merge": why[pid].as_dict() if pid in why else None},
+        ).event()
+        for pid, old, version in archived
+    )
     insert_rows(
         conn,
         "processing_history",

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 
+from aegis_orchestration.pipeline.policy_events import StatusChange, record_changes
 from aegis_orchestration.pipeline.validation import Rejection
 from aegis_shared.models import PolicyStatus
 
@@ -30,7 +31,8 @@ _INSERT = sa.text(
 _REJECT_PENDING = sa.text(
     "UPDATE policies p SET status = :rejected, updated_at = now(), version = p.version + 1 "
     "FROM unnest(CAST(:sources AS text[]), CAST(:source_ids AS text[])) AS v(source, source_id) "
-    "WHERE p.source = v.source AND p.source_id = v.source_id AND p.status = :pending"
+    "WHERE p.source = v.source AND p.source_id = v.source_id AND p.status = :pending "
+    "RETURNING p.id, p.source, p.source_id, p.version"
 )
 
 
@@ -65,7 +67,7 @@ def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run
                 "details": [json.dumps(d, ensure_ascii=False) for d in details],
             },
         ).rowcount
-        conn.execute(
+        refused = conn.execute(
             _REJECT_PENDING,
             {
                 "rejected": PolicyStatus.REJECTED.value,
@@ -73,6 +75,27 @@ def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run
                 "sources": [r.source for r in rejections],
                 "source_ids": [r.source_id for r in rejections],
             },
+        ).all()
+        why = {(d["source"], d["source_id"]): d for d in details}
+        record_changes(
+            conn,
+            [
+                StatusChange(
+                    row.id,
+                    PolicyStatus.PENDING_VALIDATION.value,
+                    PolicyStatus.REJECTED.value,
+                    row.version,
+                    STAGE,
+                    [
+                        {
+                            "code": why[(row.source, row.source_id)]["code"],
+                            "message": why[(row.source, row.source_id)]["reason"],
+                        }
+                    ],
+                    run_id=run_id,
+                )
+                for row in refused
+            ],
         )
     return written
 

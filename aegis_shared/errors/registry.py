@@ -269,6 +269,20 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "일시적인 오류가 발생했습니다. 잠시 후 다시 시도해주세요.",
         "Reduce contention or retry later.",
     ),
+    (
+        "DB_4030",
+        409,
+        "Event stream version conflict",
+        "다른 작업이 먼저 변경했습니다. 다시 시도해주세요.",
+        "Another writer appended to the stream first: read the stream again and retry the decision.",
+    ),
+    (
+        "DB_4031",
+        400,
+        "Event cannot be appended",
+        "요청을 처리하지 못했습니다.",
+        "Give a non-blank stream id and event type, JSON-object data and an expected version >= 0 or ANY.",
+    ),
     # External services
     ("EXT_5001", 503, "LLM service error", "AI 서비스가 일시적으로 사용할 수 없습니다.", "Retry later."),
     ("EXT_5002", 429, "LLM rate limit", "요청이 많아 잠시 후 다시 시도해주세요.", "Back off and retry."),

@@ -30,6 +30,9 @@ PIPELINE_TABLES = {
     "collection_rejections",
     "event_outbox_published",
     "dlq_replays",
+    "event_store",
+    "event_subscriptions",
+    "policy_status_history",
 }
 SEED_TABLES = {"users", "policies", "applications", "audit_logs", "notifications"}
 
