@@ -269,6 +269,27 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "일시적인 오류가 발생했습니다. 잠시 후 다시 시도해주세요.",
         "Reduce contention or retry later.",
     ),
+    (
+        "DB_4020",
+        503,
+        "Database schema is not at the expected version",
+        "서비스 준비 중입니다. 잠시 후 다시 시도해주세요.",
+        "Run `aegis schema migrate` (or the Dagster job schema_migrate_job); resources never run DDL.",
+    ),
+    (
+        "DB_4021",
+        409,
+        "Migration cannot be rolled back (not purely additive)",
+        "되돌릴 수 없는 데이터베이스 변경입니다.",
+        "Write a new forward migration in the registry instead.",
+    ),
+    (
+        "DB_4022",
+        404,
+        "No applied migration to roll back",
+        "되돌릴 변경이 없습니다.",
+        "Check `schema_migrations`; nothing was changed.",
+    ),
     # External services
     ("EXT_5001", 503, "LLM service error", "AI 서비스가 일시적으로 사용할 수 없습니다.", "Retry later."),
     ("EXT_5002", 429, "LLM rate limit", "요청이 많아 잠시 후 다시 시도해주세요.", "Back off and retry."),
