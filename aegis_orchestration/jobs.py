@@ -1,7 +1,5 @@
 """Jobs over the asset graph."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from aegis_orchestration.resources import PostgresResource
