@@ -77,11 +77,14 @@ class SchemaValidators:
         self.registry = registry
         self._lock = threading.Lock()
         self._by_type: dict[str, tuple[CompiledSchema, ...]] = {}
+        # for_version per (type, version): the consumer asks it for every message.
+        self._by_version: dict[tuple[str, str], CompiledSchema] = {}
 
     def refresh(self) -> None:
         """Forget cached schemas so newly registered versions are picked up."""
         with self._lock:
             self._by_type.clear()
+            self._by_version.clear()
 
     def _compiled(self, event_type: str) -> tuple[CompiledSchema, ...]:
         cached = self._by_type.get(event_type)
@@ -115,6 +118,13 @@ class SchemaValidators:
 
     def for_version(self, event_type: str, event_version: str) -> CompiledSchema:
         """The schema a reader uses for an envelope of ``event_version`` (rules in the module doc)."""
+        key = (event_type, event_version)
+        found = self._by_version.get(key)
+        if found is None:
+            found = self._by_version[key] = self._for_version(event_type, event_version)
+        return found
+
+    def _for_version(self, event_type: str, event_version: str) -> CompiledSchema:
         major, minor = parse_event_version(event_version)
         same_major = [c for c in self._compiled(event_type) if c.major == major]
         if not same_major:

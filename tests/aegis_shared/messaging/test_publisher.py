@@ -71,17 +71,26 @@ def test_publish_many_delivers_every_event_with_headers_and_key_order(
 
 def test_publish_is_asynchronous_and_flush_confirms(kafka_bootstrap: str, registry: BundledSchemas) -> None:
     settings = unique_settings()
-    ensure_topics(kafka_bootstrap, settings, entities=["system"])
+    ensure_topics(kafka_bootstrap, settings, entities=["system"], major=2)
     publisher = EventPublisher(kafka_bootstrap, registry, settings=settings)
     envelope = publisher.publish(
         "DataSyncCompleted",
-        {"store": "milvus", "upserted": 1, "deleted": 0, "total": 1, "duration_ms": 3},
+        {
+            "syncJobId": "s-1",
+            "syncType": "policy_vectorization",
+            "sourceSystem": "postgresql",
+            "targetSystem": "milvus",
+            "recordsProcessed": 1,
+            "recordsSucceeded": 1,
+            "recordsFailed": 0,
+            "processingTimeMs": 3,
+        },
         key="milvus",
         causation_id="parent-1",
     )
     assert envelope.correlation_id == str(envelope.event_id)  # a new chain starts at this event
     publisher.close()
-    (msg,) = read_all(kafka_bootstrap, settings.topic("system"), 1)
+    (msg,) = read_all(kafka_bootstrap, settings.topic("system", 2), 1)  # DataSyncCompleted 2.0
     assert json.loads(msg.value())["causationId"] == "parent-1"
     with pytest.raises(AegisError):
         publisher.publish("PolicyDeleted", _deleted(1), key="x")
