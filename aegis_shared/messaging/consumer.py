@@ -100,7 +100,8 @@ class EventConsumer:
     ) -> None:
         """``commit_every`` / ``commit_interval``: an asynchronous commit of the stored offsets
         after that many handled messages or seconds, whichever comes first. ``batch_size``:
-        messages fetched per call to the client."""
+        messages fetched per call to the client; the consumer takes part in a rebalance between
+        fetches, so ``batch_size`` times the handler's time bounds how long a rebalance waits."""
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         if commit_every < 1 or commit_interval <= 0:

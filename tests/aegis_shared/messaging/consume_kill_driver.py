@@ -13,7 +13,9 @@ import sys
 
 from aegis_shared.events import BundledSchemas, Envelope
 from aegis_shared.messaging import EventConsumer
-from tests.aegis_shared.messaging.kafka_helpers import FAST_GROUP
+
+# kafka_helpers.FAST_GROUP (this script runs outside the test package).
+FAST_GROUP = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
 
 
 def main() -> None:

@@ -104,7 +104,7 @@ def test_a_rebalance_commits_before_giving_partitions_away(
             with lock:
                 handled.append((name, str(envelope.event_id)))
             first_started.set()
-            time.sleep(0.01)  # slow enough that the second member joins mid-stream
+            time.sleep(0.02)  # slow enough that the second member joins mid-stream
 
         return handle
 
@@ -118,6 +118,9 @@ def test_a_rebalance_commits_before_giving_partitions_away(
             group,
             commit_every=10_000,
             commit_interval=3600,
+            # Small fetches: a member takes part in a rebalance between fetches (as Kafka's
+            # max.poll.records bounds it in other clients).
+            batch_size=10,
         )
         for name in ("first", "second")
     }
