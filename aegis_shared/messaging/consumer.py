@@ -24,7 +24,6 @@ DLQ records keep the ORIGINAL bytes and key, the original headers, and add ``err
 
 from __future__ import annotations
 
-import collections
 import signal
 import threading
 import time
@@ -96,21 +95,18 @@ class EventConsumer:
         install_signal_handlers: bool = False,
         commit_every: int = 1000,
         commit_interval: float = 1.0,
-        batch_size: int = 500,
     ) -> None:
         """``commit_every`` / ``commit_interval``: an asynchronous commit of the stored offsets
-        after that many handled messages or seconds, whichever comes first. ``batch_size``:
-        messages fetched per call to the client; the consumer takes part in a rebalance between
-        fetches, so ``batch_size`` times the handler's time bounds how long a rebalance waits."""
+        after that many handled messages or seconds, whichever comes first.
+
+        Messages are polled one at a time: a batch fetch (``consume(n)``) can hand back messages
+        fetched before a rebalance revoked their partition, which a test caught losing messages
+        across a rebalance."""
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         if commit_every < 1 or commit_interval <= 0:
             raise ValueError("commit_every must be >= 1 and commit_interval > 0")
         self.group_id = group_id
-        self.batch_size = batch_size
-        # Fetched but not yet handled (a stop or max_messages mid-batch): handled by the next
-        # run; never stored, so after close or a revoke they are redelivered to whoever reads next.
-        self._buffer: collections.deque[Message] = collections.deque()
         self.commit_every = commit_every
         self.commit_interval = commit_interval
         self.topics = list(topics)
@@ -206,15 +202,9 @@ class EventConsumer:
                     break
                 if idle_timeout is not None and now - last_message >= idle_timeout:
                     break
-                if not self._buffer:
-                    # One call fetches a batch: a poll per message costs more than handling it.
-                    want = self.batch_size
-                    if max_messages is not None:
-                        want = min(want, max_messages - stats.processed)
-                    self._buffer.extend(self._consumer.consume(want, self.poll_timeout))
-                    if not self._buffer:
-                        continue
-                msg = self._buffer.popleft()
+                msg = self._consumer.poll(self.poll_timeout)
+                if msg is None:
+                    continue
                 if msg.error() is not None:
                     self._on_consumer_error(msg.error())
                     continue
@@ -353,10 +343,8 @@ class EventConsumer:
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The next owner starts from the committed offsets: commit what was handled, and wait.
         self._commit_sync()
-        revoked = {(tp.topic, tp.partition) for tp in partitions}
-        for key in revoked:
-            self._last_offsets.pop(key, None)
-        self._buffer = collections.deque(m for m in self._buffer if (m.topic(), m.partition()) not in revoked)
+        for tp in partitions:
+            self._last_offsets.pop((tp.topic, tp.partition), None)
 
     @staticmethod
     def _on_commit(err: KafkaError | None, partitions: list[TopicPartition]) -> None:

@@ -81,8 +81,18 @@ def test_a_killed_consumer_loses_nothing_and_resumes_from_its_last_batch_commit(
     assert len(first) == 130
 
     second: list[str] = []
-    with _consumer(kafka_bootstrap, registry, topics, lambda e: second.append(str(e.event_id)), group) as c:
-        c.run(idle_timeout=4, timeout=90)
+    done = threading.Event()
+    missing = set(sent) - set(first)
+
+    def handle(envelope: Envelope) -> None:
+        second.append(str(envelope.event_id))
+        missing.discard(str(envelope.event_id))
+        if not missing:
+            done.set()
+
+    # No idle limit: joining the group waits out the killed member's session first.
+    with _consumer(kafka_bootstrap, registry, topics, handle, group) as c:
+        c.run(done, timeout=120)
     assert set(first) | set(second) == set(sent)  # at-least-once: nothing lost
     assert len(second) < len(sent)  # batches committed while running: the restart did not start over
     # Only what was handled after the last batch commit came again, and at most once more.
@@ -98,11 +108,16 @@ def test_a_rebalance_commits_before_giving_partitions_away(
     handled: list[tuple[str, str]] = []
     lock = threading.Lock()
     first_started = threading.Event()
+    done = threading.Event()
+    missing = set(sent)
 
     def handler(name: str):
         def handle(envelope: Envelope) -> None:
             with lock:
                 handled.append((name, str(envelope.event_id)))
+                missing.discard(str(envelope.event_id))
+                if not missing:
+                    done.set()
             first_started.set()
             time.sleep(0.02)  # slow enough that the second member joins mid-stream
 
@@ -118,9 +133,6 @@ def test_a_rebalance_commits_before_giving_partitions_away(
             group,
             commit_every=10_000,
             commit_interval=3600,
-            # Small fetches: a member takes part in a rebalance between fetches (as Kafka's
-            # max.poll.records bounds it in other clients).
-            batch_size=10,
         )
         for name in ("first", "second")
     }
@@ -128,7 +140,8 @@ def test_a_rebalance_commits_before_giving_partitions_away(
 
     def run(name: str) -> None:
         try:
-            consumers[name].run(idle_timeout=8, timeout=120)
+            # Until every message was handled by someone (a rebalance under load can be slow).
+            consumers[name].run(done, timeout=120)
         except BaseException as exc:
             errors.append(exc)
 
@@ -145,7 +158,9 @@ def test_a_rebalance_commits_before_giving_partitions_away(
     by_member = Counter(name for name, _ in handled)
     assert by_member["first"] and by_member["second"], by_member  # the partitions really moved
     ids = [event_id for _, event_id in handled]
-    assert sorted(ids) == sorted(sent)  # every message exactly once: nothing lost, nothing repeated
+    assert set(ids) == set(sent)  # nothing lost
+    # Nothing repeated: the revoke committed what was handled before the partitions moved.
+    assert sorted(ids) == sorted(sent)
 
 
 def _sample(name: str, **labels: str) -> float:
