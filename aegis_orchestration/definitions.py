@@ -16,7 +16,7 @@ from aegis_orchestration.assets.maintenance import maintenance_assets
 from aegis_orchestration.assets.stores import store_assets, store_checks
 from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.job import hot_path_job
-from aegis_orchestration.jobs import cold_path_job, expiry_job, repair_stores_job
+from aegis_orchestration.jobs import cold_path_job, expiry_job, repair_stores_job, schema_migrate_job
 from aegis_orchestration.log_setup import configure_entry_point_logging
 from aegis_orchestration.resources import default_resources
 from aegis_orchestration.schedules.cold_path import cold_path_hourly
@@ -41,7 +41,7 @@ all_assets = [raw_announcements, staged_policies, *cold_path_assets, *maintenanc
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=store_checks,
-    jobs=[cold_path_job, repair_stores_job, expiry_job, hot_path_job, *collection_jobs],
+    jobs=[cold_path_job, repair_stores_job, expiry_job, hot_path_job, schema_migrate_job, *collection_jobs],
     schedules=[cold_path_hourly, expiry_daily, *collection_schedules],
     sensors=[collection_sensor, run_failure_recorder],
     resources=default_resources(),

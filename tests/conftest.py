@@ -59,6 +59,44 @@ def pg_url(devstack: DevStack) -> str:
     return devstack.postgres.url("aegis")
 
 
+TEMPLATE_DB = "aegis_template"
+"""A database migrated once per session; tests copy it (CREATE DATABASE … TEMPLATE) instead of
+migrating their own, as resources expect an already migrated database."""
+
+
+@pytest.fixture(scope="session")
+def migrated_template(devstack: DevStack) -> str:
+    """Create and migrate ``aegis_template`` once; no connection to it stays open, so it can be copied."""
+    import psycopg
+    from psycopg import sql
+
+    from aegis_shared.database import apply_registry
+
+    with psycopg.connect(devstack.postgres.url("postgres", driver="postgresql"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TEMPLATE_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    engine = sa.create_engine(devstack.postgres.url(TEMPLATE_DB), poolclass=sa.pool.NullPool)
+    try:
+        apply_registry(engine, actor="test session")
+    finally:
+        engine.dispose()
+    return TEMPLATE_DB
+
+
+def create_migrated_database(devstack: DevStack, name: str) -> str:
+    """A new database copied from the migrated template; returns its URL."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(devstack.postgres.url("postgres", driver="postgresql"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE_DB)
+            )
+        )
+    return devstack.postgres.url(name)
+
+
 @pytest.fixture(scope="session")
 def pg_engine(pg_url: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(pg_url, pool_pre_ping=True)
@@ -94,16 +132,13 @@ def milvus_server_uri(devstack: DevStack) -> str:
 
 @pytest.fixture(scope="session")
 def make_resources(
-    devstack: DevStack, tmp_path_factory: pytest.TempPathFactory
+    devstack: DevStack, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., dict[str, object]]:
     """A factory of Dagster resources on a fresh database and fresh store namespaces.
 
-    Whole-graph tests assert exact counts, so each gets its own database, Milvus Lite file, tantivy
-    directory and graph name on the session's servers.
+    Whole-graph tests assert exact counts, so each gets its own database (a copy of the migrated
+    template), Milvus Lite file, tantivy directory and graph name on the session's servers.
     """
-    import psycopg
-    from psycopg import sql
-
     from aegis_orchestration.resources import (
         GraphStoreResource,
         PostgresResource,
@@ -114,12 +149,11 @@ def make_resources(
 
     def make(**overrides: object) -> dict[str, object]:
         name = f"t_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(devstack.postgres.url("postgres", driver="postgresql"), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        url = create_migrated_database(devstack, name)
         root = tmp_path_factory.mktemp(name)
         resources = default_resources()
         resources.update(
-            postgres=PostgresResource(url=devstack.postgres.url(name)),
+            postgres=PostgresResource(url=url),
             vectors=VectorStoreResource(uri=str(root / "milvus.db")),
             graph=GraphStoreResource(graph_name=name),
             search=SearchStoreResource(path=str(root / "search")),

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
+import sqlalchemy as sa
+
 from aegis_orchestration.devstack.errors import StackError
 from aegis_orchestration.devstack.jvm_servers import KafkaServer, Neo4jServer, OpenSearchServer
 from aegis_orchestration.devstack.milvus_server import MilvusServer
@@ -27,6 +29,7 @@ from aegis_orchestration.devstack.monitoring import PrometheusServer, Pushgatewa
 from aegis_orchestration.devstack.process import free_port, port_open
 from aegis_orchestration.devstack.servers import GraphServer, PostgresServer
 from aegis_shared.config import Settings
+from aegis_shared.database import apply_registry
 
 __all__ = ["DevStack", "Ports", "StackError"]
 
@@ -204,7 +207,17 @@ class DevStack:
         for sub in ("milvus", "search", "dagster_home"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._install_dagster_yaml()
+        self.migrate()
         return self
+
+    def migrate(self) -> None:
+        """Bring the stack's ``aegis`` database to the schema registry: the explicit migration
+        step of a local stack (resources only check the version, they never run DDL)."""
+        engine = sa.create_engine(self.postgres.url("aegis"))
+        try:
+            apply_registry(engine, actor="devstack up")
+        finally:
+            engine.dispose()
 
     def _install_dagster_yaml(self) -> None:
         """DAGSTER_HOME gets the repo's dagster.yaml (Postgres storage through AEGIS_DAGSTER_PG_URL)."""

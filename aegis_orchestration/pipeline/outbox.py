@@ -7,7 +7,13 @@ deterministic ``dedupe_key``, so writing it again (a retried run) is a no-op.
 
 :class:`OutboxRelay` publishes unpublished entries in id order and marks them published once the
 broker acknowledged them. Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent relays
-(two runs, or a run and ``aegis hot-path serve``) never publish the same entry twice. The one
+(two runs, or a run and ``aegis hot-path serve``) never publish the same entry twice.
+
+Per-key order across relays: a relay that claimed a later version of a key while another relay
+still holds an earlier one (locked, so skipped) would publish them in the wrong order. So after
+claiming, a relay holds back every entry of a key that has an earlier unpublished entry outside
+its claim; it is published by a later pass once the earlier one is marked published, which
+happens only after the broker acknowledged it. The one
 remaining window, a crash after the broker's ack and before the mark commits, re-sends the same
 bytes with the same ``eventId``; consumers drop such repeats by event id.
 
@@ -230,6 +236,29 @@ def pending_count(engine: sa.Engine) -> int:
         return int(conn.execute(query).scalar_one())
 
 
+# Claimed entries with an earlier unpublished entry of the same topic and key outside the claim
+# (claimed by another relay, or written by a transaction committed since): publishing them now
+# could put them before it. Keyless entries carry no order.
+_BLOCKED = sa.text(
+    """
+    SELECT o.id FROM event_outbox AS o
+    WHERE o.id = ANY(:ids) AND o.message_key IS NOT NULL
+      AND EXISTS (
+        SELECT 1 FROM event_outbox AS e
+        WHERE e.published_at IS NULL AND e.topic = o.topic AND e.message_key = o.message_key
+          AND e.id < o.id AND NOT (e.id = ANY(:ids))
+      )
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    claimed: int
+    published: int
+    held_back: int = 0
+
+
 class OutboxRelay:
     """Publishes unpublished outbox entries with an idempotent producer, then marks them published."""
 
@@ -256,6 +285,8 @@ class OutboxRelay:
         self.purge_interval = purge_interval
         self._last_purge: float | None = None
         self.purged = 0
+        # Entries left for a later pass because another relay held an earlier one of their key.
+        self.held_back = 0
         # The publisher's own reliability settings (idempotence, acks=all, lz4, linger) apply here too.
         self._producer = Producer(
             {**DEFAULT_PRODUCER_CONFIG, "linger.ms": 2, **(config or {}), "bootstrap.servers": bootstrap}
@@ -264,14 +295,21 @@ class OutboxRelay:
     def publish_pending(self) -> int:
         """Publish every unpublished entry (in id order); returns how many this call published.
 
-        Raises EXT_5012 if the broker refused or did not acknowledge a message; the claimed
-        entries then stay unpublished and the next call sends them again.
+        Entries held back for per-key order (another relay holds an earlier one of their key)
+        are retried until that relay marked it published, for at most ``timeout`` seconds.
+        Raises EXT_5012 if the broker refused or did not acknowledge a
+        message; the claimed entries then stay unpublished and the next call sends them again.
         """
         total = 0
+        deadline = time.monotonic() + self.timeout
         while True:
-            published = self._publish_claim()
-            total += published
-            if published < self.claim_size:
+            claim = self._publish_claim()
+            total += claim.published
+            if claim.claimed < self.claim_size:
+                if claim.held_back and time.monotonic() < deadline:
+                    # The other relay marks the earlier entry published when its flush returns.
+                    time.sleep(0.02)
+                    continue
                 self._purge_if_due()
                 return total
 
@@ -284,7 +322,7 @@ class OutboxRelay:
         self._last_purge = now
         self.purged += purge_published(self.engine, self.retention)
 
-    def _publish_claim(self) -> int:
+    def _publish_claim(self) -> _Claim:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 sa.text(
@@ -294,7 +332,13 @@ class OutboxRelay:
                 {"n": self.claim_size},
             ).all()
             if not rows:
-                return 0
+                return _Claim(0, 0)
+            claimed = len(rows)
+            blocked = set(conn.execute(_BLOCKED, {"ids": [row.id for row in rows]}).scalars())
+            self.held_back += len(blocked)
+            rows = [row for row in rows if row.id not in blocked]
+            if not rows:
+                return _Claim(claimed, 0, len(blocked))
             failures: list[str] = []
 
             def report(err: KafkaError | None, _msg: Message) -> None:
@@ -322,7 +366,7 @@ class OutboxRelay:
                 sa.text("UPDATE event_outbox SET published_at = now() WHERE id = ANY(:ids)"),
                 {"ids": [row.id for row in rows]},
             )
-        return len(rows)
+        return _Claim(claimed, len(rows), len(blocked))
 
     def _produce(
         self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]], report: Any

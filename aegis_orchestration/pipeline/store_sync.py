@@ -16,6 +16,7 @@ import gc
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -97,15 +98,39 @@ class SyncReport:
     total: int = 0
     duration_ms: float = 0.0
     repaired: dict[str, list[str]] = field(default_factory=dict)
+    sync_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def event_data(self) -> dict[str, object]:
+        """``DataSyncCompleted`` 2.0 data: seed 003 §8.2's fields plus the 1.0 counters.
+
+        A sync either writes every record or fails as a whole (DP_300x), so nothing is partly
+        failed here: ``recordsFailed`` is 0 and ``failedRecords`` empty.
+        """
+        written = self.upserted + self.deleted
         return {
+            "syncJobId": self.sync_id,
+            "syncType": _SYNC_TYPES.get(self.store, f"policy_{self.store}_sync"),
+            "sourceSystem": "postgresql",
+            "targetSystem": self.backend,
+            "recordsProcessed": written,
+            "recordsSucceeded": written,
+            "recordsFailed": 0,
+            "processingTimeMs": round(self.duration_ms, 1),
+            "failedRecords": [],
             "store": self.store,
             "upserted": self.upserted,
             "deleted": self.deleted,
             "total": self.total,
             "duration_ms": round(self.duration_ms, 1),
         }
+
+
+# Seed 003 §8.2 names the vector sync "policy_vectorization"; the other stores follow suit.
+_SYNC_TYPES = {
+    "vectors": "policy_vectorization",
+    "graph": "policy_graph_sync",
+    "search": "policy_search_indexing",
+}
 
 
 def sync_store(engine: sa.Engine, store: PolicyStore, *, batch_size: int | None = None) -> SyncReport:

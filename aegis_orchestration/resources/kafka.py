@@ -52,6 +52,20 @@ def _bundled_schemas() -> Any:
 @cache
 def _ensure_topics(bootstrap: str, env: str) -> None:
     # Once per process and broker: topic creation is idempotent but costs a metadata round trip.
+    from aegis_shared.events.catalogue import CATALOGUE
+    from aegis_shared.events.envelope import parse_event_version
     from aegis_shared.events.topics import ensure_topics
 
-    ensure_topics(bootstrap, resolve({"kafka_bootstrap": bootstrap, "env": env}))
+    settings = resolve({"kafka_bootstrap": bootstrap, "env": env})
+    ensure_topics(bootstrap, settings)
+    # An event type whose latest version is a new major (DataSyncCompleted 2.0) publishes to
+    # that major's topic, which must exist too.
+    schemas = _bundled_schemas()
+    majors: dict[int, set[str]] = {}
+    for spec in CATALOGUE.values():
+        latest = schemas.get(spec.event_type)
+        major = parse_event_version(latest.get("x-event-version", "1.0"))[0]
+        if major > 1:
+            majors.setdefault(major, set()).add(spec.entity)
+    for major, entities in sorted(majors.items()):
+        ensure_topics(bootstrap, settings, entities=sorted(entities), major=major)

@@ -14,14 +14,19 @@ from aegis_shared.database.errors import (
     DataLossError,
     MigrationFailedError,
     MigrationLockedError,
+    NothingToRollBackError,
+    RollbackRefusedError,
     SchemaDefinitionError,
+    SchemaNotMigratedError,
     SchemaProblem,
     SchemaReferenceError,
 )
 from aegis_shared.database.migration_coordinator import (
     MigrationCoordinator,
     MigrationResult,
+    RollbackResult,
     apply_registry,
+    check_schema,
 )
 from aegis_shared.database.migration_history import HistoryEntry, migration_history
 from aegis_shared.database.migration_plan import ImpactReport, MigrationPlan, MigrationStep
@@ -46,14 +51,19 @@ __all__ = [
     "MigrationPlan",
     "MigrationResult",
     "MigrationStep",
+    "NothingToRollBackError",
     "ReferenceSchema",
+    "RollbackRefusedError",
+    "RollbackResult",
     "SchemaDefinitionError",
+    "SchemaNotMigratedError",
     "SchemaProblem",
     "SchemaReferenceError",
     "SchemaRegistry",
     "TableSchema",
     "VersionEntry",
     "apply_registry",
+    "check_schema",
     "default_registry_dir",
     "migration_history",
 ]

@@ -183,3 +183,52 @@ def migrate(
         click.echo(result.plan.sql)
     else:
         click.echo(f"Applied {len(result.plan.steps)} steps in {result.duration_ms:.0f} ms.")
+
+
+@schema.command()
+@_dir_option
+@_url_option
+@click.option("--dry-run", is_flag=True, help="Print the undo SQL and change nothing.")
+@click.option("--allow-data-loss", is_flag=True, help="Drop added tables/columns that already hold data.")
+@click.option(
+    "--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock."
+)
+@click.option("--actor", default=None, help="Name recorded in schema_migrations (default: OS user).")
+@_coded
+def rollback(
+    registry_dir: Path | None,
+    database_url: str | None,
+    dry_run: bool,
+    allow_data_loss: bool,
+    lock_timeout: float,
+    actor: str | None,
+) -> None:
+    """Undo the last applied migration when it only added things; recorded in schema_migrations."""
+    registry = SchemaRegistry.load(registry_dir)
+    engine = create_engine(database_url)
+    try:
+        coordinator = MigrationCoordinator(engine, registry, actor=actor, lock_timeout=lock_timeout)
+        result = coordinator.rollback(allow_data_loss=allow_data_loss, dry_run=dry_run)
+    finally:
+        engine.dispose()
+    if dry_run:
+        for risk in result.data_loss_risks:
+            click.echo(f"DATA LOSS: {risk}")
+        click.echo(result.sql)
+    else:
+        click.echo(f"Rolled back migration {result.reverted_id}: {len(result.steps)} steps undone.")
+
+
+@schema.command()
+@_dir_option
+@_url_option
+@_coded
+def status(registry_dir: Path | None, database_url: str | None) -> None:
+    """Exit 0 when the database is at the registry's version, else DB_4020 naming the command."""
+    registry = SchemaRegistry.load(registry_dir)
+    engine = create_engine(database_url)
+    try:
+        MigrationCoordinator(engine, registry).check()
+    finally:
+        engine.dispose()
+    click.echo(f"Database is at schema version {registry.version()}.")

@@ -78,3 +78,36 @@ class MigrationFailedError(DatabaseError):
     def __init__(self, message: str, *, step: int, sql: str, cause: str) -> None:
         self.step = step
         super().__init__("DB_4007", message, details={"step": step, "sql": sql, "cause": cause})
+
+
+MIGRATE_HINT = "run `aegis schema migrate` (or the Dagster job `schema_migrate_job`)"
+
+
+class SchemaNotMigratedError(DatabaseError):
+    """DB_4020: the database is not at the registry's version; resources never migrate it."""
+
+    def __init__(self, *, expected: str, found: str | None) -> None:
+        state = "has never been migrated" if found is None else f"is at schema version {found}"
+        super().__init__(
+            "DB_4020",
+            f"The database {state}, but this code expects schema version {expected}: {MIGRATE_HINT}",
+            details={"expected": expected, "found": found, "command": "aegis schema migrate"},
+        )
+
+
+class RollbackRefusedError(DatabaseError):
+    """DB_4021: the last migration has steps that cannot be undone mechanically."""
+
+    def __init__(self, migration_id: int, steps: list[str]) -> None:
+        super().__init__(
+            "DB_4021",
+            f"Migration {migration_id} is not purely additive; cannot roll back: " + "; ".join(steps),
+            details={"migration_id": migration_id, "steps": steps},
+        )
+
+
+class NothingToRollBackError(DatabaseError):
+    """DB_4022: no applied migration is left to undo."""
+
+    def __init__(self) -> None:
+        super().__init__("DB_4022", "No applied migration to roll back")

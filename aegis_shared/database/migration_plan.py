@@ -9,7 +9,7 @@ lose data and which services they touch.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,8 @@ class MigrationStep:
     service: str | None
     data_loss: str | None
     op: alembic_ops.MigrateOperation = field(repr=False, compare=False)
+    # The SQL that undoes an additive step (None for anything else): what rollback runs.
+    undo_sql: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +54,7 @@ class MigrationStep:
             "sql": self.sql,
             "service": self.service,
             "data_loss": self.data_loss,
+            "undo_sql": self.undo_sql,
         }
 
 
@@ -163,6 +166,55 @@ def _data_loss(table: str, op: alembic_ops.MigrateOperation, row_counts: dict[st
     return None
 
 
+_ADDITIVE_OPS = (
+    alembic_ops.CreateTableOp,
+    alembic_ops.AddColumnOp,
+    alembic_ops.CreateIndexOp,
+    alembic_ops.AddConstraintOp,
+)
+
+
+def _undo_sql(op: alembic_ops.MigrateOperation) -> str | None:
+    """The reverse of an additive step, rendered now while alembic still has the op."""
+    if not isinstance(op, _ADDITIVE_OPS):
+        return None
+    return render_sql(op.reverse())
+
+
+def _op_columns(op: alembic_ops.MigrateOperation) -> set[str]:
+    """Column names a drop-index or drop-constraint op covers (empty when unknown)."""
+    try:
+        if isinstance(op, alembic_ops.DropIndexOp):
+            return {c.name for c in op.to_index().columns if isinstance(c, sa.Column)} | {
+                str(e) for e in getattr(op.to_index(), "expressions", ()) if isinstance(e, str)
+            }
+        if isinstance(op, alembic_ops.DropConstraintOp):
+            constraint = op.to_constraint()
+            return {c.name for c in getattr(constraint, "columns", ())}
+    except Exception:
+        return set()
+    return set()
+
+
+def _foreign(
+    table: str,
+    op: alembic_ops.MigrateOperation,
+    registry: SchemaRegistry,
+    previously_managed_columns: Mapping[str, Iterable[str]],
+) -> bool:
+    """True for a drop of a column (or its index) that neither the registry nor an earlier
+    migration ever managed: another team added it, so it is left alone."""
+    if table not in registry:
+        return False
+    ours = {c.name for c in registry.get(table).columns} | set(previously_managed_columns.get(table, ()))
+    if isinstance(op, alembic_ops.DropColumnOp):
+        return op.column_name not in ours
+    if isinstance(op, alembic_ops.DropIndexOp | alembic_ops.DropConstraintOp):
+        columns = _op_columns(op)
+        return bool(columns) and not columns <= ours
+    return False
+
+
 def _prepare(op: alembic_ops.MigrateOperation) -> None:
     # A type change PostgreSQL cannot cast implicitly needs USING; an explicit cast is what a
     # person would write, and it fails loudly (inside the transaction) on values that do not fit.
@@ -205,6 +257,7 @@ def compute_plan(
     registry: SchemaRegistry,
     *,
     previously_managed: Iterable[str] = (),
+    previously_managed_columns: Mapping[str, Iterable[str]] | None = None,
 ) -> MigrationPlan:
     """Compare ``registry`` with what ``connection`` sees and return the ordered plan.
 
@@ -223,7 +276,12 @@ def compute_plan(
         opts={"compare_type": True, "include_name": include_name, "target_metadata": metadata},
     )
     script = produce_migrations(context, metadata)
-    flat = _flatten(script.upgrade_ops.ops)
+    previous_columns = previously_managed_columns or {}
+    flat = [
+        (table, op)
+        for table, op in _flatten(script.upgrade_ops.ops)
+        if not _foreign(table, op, registry, previous_columns)
+    ]
 
     dropped = [t for t, op in flat if isinstance(op, alembic_ops.DropTableOp)]
     position = {name: i for i, name in enumerate(order)}
@@ -254,6 +312,7 @@ def compute_plan(
                 service=owner,
                 data_loss=_data_loss(table, op, row_counts),
                 op=op,
+                undo_sql=_undo_sql(op),
             )
         )
     return MigrationPlan(steps=steps, impact=_impact(registry, steps), managed_tables=sorted(set(order)))

@@ -10,6 +10,8 @@ migration coordinator compares with a live database through alembic.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -194,6 +196,20 @@ class SchemaRegistry:
             return self._tables[name]
         except KeyError:
             raise KeyError(f"table {name!r} is not in the schema registry") from None
+
+    def version(self) -> str:
+        """A fingerprint of everything that shapes the database (not the version history).
+
+        ``schema_migrations`` records it per migration, and resources compare it with the loaded
+        registry to tell whether the database is at the expected version.
+        """
+        shape = {table.name: table.model_dump(mode="json", exclude={"version_history"}) for table in self}
+        digest = hashlib.sha256(json.dumps(shape, sort_keys=True, ensure_ascii=False).encode())
+        return digest.hexdigest()[:16]
+
+    def managed_columns(self) -> dict[str, list[str]]:
+        """Every column of every table, as ``schema_migrations.managed_columns`` records them."""
+        return {table.name: [column.name for column in table.columns] for table in self}
 
     def source_of(self, name: str) -> str:
         return self._sources.get(name, f"<{name}>")

@@ -270,6 +270,27 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "Reduce contention or retry later.",
     ),
     (
+        "DB_4020",
+        503,
+        "Database schema is not at the expected version",
+        "서비스 준비 중입니다. 잠시 후 다시 시도해주세요.",
+        "Run `aegis schema migrate` (or the Dagster job schema_migrate_job); resources never run DDL.",
+    ),
+    (
+        "DB_4021",
+        409,
+        "Migration cannot be rolled back (not purely additive)",
+        "되돌릴 수 없는 데이터베이스 변경입니다.",
+        "Write a new forward migration in the registry instead.",
+    ),
+    (
+        "DB_4022",
+        404,
+        "No applied migration to roll back",
+        "되돌릴 변경이 없습니다.",
+        "Check `schema_migrations`; nothing was changed.",
+    ),
+    (
         "DB_4030",
         409,
         "Event stream version conflict",

@@ -6,10 +6,17 @@ For each message, in partition order:
    to the DLQ with its code: retrying cannot fix bytes;
 2. call the handler, retrying with exponential backoff up to ``max_retries`` times;
 3. if it still fails, send it to the DLQ with the error;
-4. commit the offset only now, after success or after the DLQ write was acknowledged.
+4. store the offset only now, after success or after the DLQ write was acknowledged.
 
-A crash anywhere before step 4 means the message is delivered again (at-least-once); a message is
-never committed without having been handled or parked in the DLQ (nothing is silently dropped).
+Stored offsets are committed in batches: asynchronously every ``commit_every`` messages or
+``commit_interval`` seconds, and synchronously when partitions are revoked (a rebalance), when
+:meth:`EventConsumer.run` returns and on :meth:`EventConsumer.close`. A commit per message would
+cost a broker round trip per message. A crash (no revoke, no close) redelivers at most what was
+handled since the last commit (at-least-once); an offset is never stored, so never committed,
+for a message that was not handled or parked in the DLQ (nothing is silently dropped).
+
+Every handled, failed or unreadable message updates the seed 003 §12.1 event metrics
+(:mod:`aegis_shared.messaging.metrics`).
 DLQ records keep the ORIGINAL bytes and key, the original headers, and add ``error-code``,
 ``error-reason``, ``original-topic``, ``original-partition``, ``original-offset`` and
 ``retry-count``.
@@ -25,12 +32,13 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from aegis_shared.errors import AegisError, ExternalServiceError
 from aegis_shared.events.envelope import Envelope
 from aegis_shared.logging import get_logger
 from aegis_shared.logging.redaction import mask_text
+from aegis_shared.messaging import metrics
 from aegis_shared.messaging.decoding import decode_message, validators_for
 from aegis_shared.messaging.validation import SchemaSource, SchemaValidators
 
@@ -85,9 +93,22 @@ class EventConsumer:
         config: Mapping[str, Any] | None = None,
         poll_timeout: float = 0.5,
         install_signal_handlers: bool = False,
+        commit_every: int = 1000,
+        commit_interval: float = 1.0,
     ) -> None:
+        """``commit_every`` / ``commit_interval``: an asynchronous commit of the stored offsets
+        after that many handled messages or seconds, whichever comes first.
+
+        Messages are polled one at a time: a batch fetch (``consume(n)``) can hand back messages
+        fetched before a rebalance revoked their partition, which a test caught losing messages
+        across a rebalance."""
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if commit_every < 1 or commit_interval <= 0:
+            raise ValueError("commit_every must be >= 1 and commit_interval > 0")
+        self.group_id = group_id
+        self.commit_every = commit_every
+        self.commit_interval = commit_interval
         self.topics = list(topics)
         self.handler = handler
         self.validators = validators_for(registry)
@@ -102,11 +123,20 @@ class EventConsumer:
                 **(config or {}),
                 "bootstrap.servers": bootstrap,
                 "group.id": group_id,
-                # Offsets are committed by hand, only after handling or the DLQ write.
+                # Offsets are stored by hand, only after handling or the DLQ write, and committed
+                # in batches by this class (see the module docstring).
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
+                "on_commit": self._on_commit,
             }
         )
+        self._since_commit = 0  # messages stored since the last commit request
+        self._dirty = False  # stored offsets not yet committed synchronously
+        self._last_commit = time.monotonic()
+        self._last_offsets: dict[tuple[str, int], int] = {}
+        self._consumed = metrics.LabelCache(metrics.consumed)
+        self._timing = metrics.LabelCache(metrics.processing_seconds)
+        self._errors = metrics.LabelCache(metrics.errors)
         self._dlq = Producer(
             {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 0}
         )
@@ -126,6 +156,7 @@ class EventConsumer:
             return
         self._closed = True
         self._dlq.flush(10)
+        self._commit_sync()
         self._consumer.close()
 
     def __enter__(self) -> EventConsumer:
@@ -153,7 +184,7 @@ class EventConsumer:
         no message for ``idle_timeout`` seconds. The current message is always finished and
         committed before returning."""
         if not self._subscribed:
-            self._consumer.subscribe(self.topics)
+            self._consumer.subscribe(self.topics, on_revoke=self._on_revoke)
             self._subscribed = True
         previous: dict[int, Any] = {}
         if self.install_signal_handlers and threading.current_thread() is threading.main_thread():
@@ -179,9 +210,13 @@ class EventConsumer:
                     continue
                 last_message = time.monotonic()
                 self._process(msg, stats, stop_event)
+                self._maybe_commit()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            # Whatever was handled is committed before returning (a later run or another member
+            # of the group starts after it).
+            self._commit_sync()
         return stats
 
     def _should_stop(self, stop_event: threading.Event | None) -> bool:
@@ -199,36 +234,49 @@ class EventConsumer:
         try:
             envelope = decode_message(msg.value(), self.validators)
         except AegisError as exc:
+            self._errors(metrics.UNKNOWN_TYPE, exc.code).inc()
             self._dead_letter(msg, exc.code, exc.message, retry_count=0)
             stats.dead_lettered += 1
             stats.dlq_codes[exc.code] = stats.dlq_codes.get(exc.code, 0) + 1
-            self._commit(msg)
+            self._done(msg)
             return
         attempt = 0
+        started = time.perf_counter()
         while True:
             try:
                 self.handler(envelope)
                 break
             except Exception as exc:
+                code = exc.code if isinstance(exc, AegisError) else HANDLER_FAILED_CODE
+                self._errors(
+                    envelope.event_type, code if isinstance(exc, AegisError) else type(exc).__name__
+                ).inc()
                 if attempt >= self.max_retries:
-                    code = exc.code if isinstance(exc, AegisError) else HANDLER_FAILED_CODE
                     reason = f"{type(exc).__name__}: {exc}"
                     self._dead_letter(msg, code, reason, retry_count=attempt)
                     stats.dead_lettered += 1
                     stats.dlq_codes[code] = stats.dlq_codes.get(code, 0) + 1
-                    self._commit(msg)
+                    self._timing(envelope.event_type).observe(time.perf_counter() - started)
+                    self._done(msg)
                     return
                 delay = self.backoff.delay(attempt)
-                _log.warning("handler failed; retrying", event_type=envelope.event_type,
-                             event_id=str(envelope.event_id), attempt=attempt + 1, delay_s=delay,
-                             error=f"{type(exc).__name__}: {exc}")
+                _log.warning(
+                    "handler failed; retrying",
+                    event_type=envelope.event_type,
+                    event_id=str(envelope.event_id),
+                    attempt=attempt + 1,
+                    delay_s=delay,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 attempt += 1
                 stats.retries += 1
                 if self._wait(delay, stop_event):
                     # Stopping mid-retry: leave the offset uncommitted so the message is redelivered.
                     return
+        self._timing(envelope.event_type).observe(time.perf_counter() - started)
+        self._consumed(envelope.event_type, self.group_id).inc()
         stats.handled += 1
-        self._commit(msg)
+        self._done(msg)
 
     def _wait(self, delay: float, stop_event: threading.Event | None) -> bool:
         """Sleep ``delay`` seconds unless asked to stop; True when stopping."""
@@ -239,13 +287,69 @@ class EventConsumer:
             time.sleep(min(left, 0.05))
         return self._should_stop(stop_event)
 
-    def _commit(self, msg: Message) -> None:
+    # -- offsets ----------------------------------------------------------------------------
+
+    def _done(self, msg: Message) -> None:
+        """The message is handled or parked: its offset may be committed from now on."""
+        self._consumer.store_offsets(message=msg)
+        self._last_offsets[(msg.topic() or "", msg.partition() or 0)] = msg.offset() or 0
+        self._since_commit += 1
+        self._dirty = True
+
+    def _maybe_commit(self) -> None:
+        if self._since_commit == 0:
+            return
+        if (
+            self._since_commit < self.commit_every
+            and time.monotonic() - self._last_commit < self.commit_interval
+        ):
+            return
         try:
-            self._consumer.commit(message=msg, asynchronous=False)
+            self._consumer.commit(asynchronous=True)
         except KafkaException as exc:
-            # A failed commit means redelivery (at-least-once), never loss: report and go on.
-            _log.warning("offset commit failed", topic=msg.topic(), partition=msg.partition(),
-                         offset=msg.offset(), error=str(exc))
+            _log.warning("offset commit failed", error=str(exc))
+        self._after_commit()
+
+    def _commit_sync(self) -> None:
+        """Commit every stored offset and wait for the broker (revoke, end of run, close)."""
+        if not self._dirty:
+            return
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                # A failed commit means redelivery (at-least-once), never loss: report and go on.
+                _log.warning("offset commit failed", error=str(exc))
+                return
+        self._dirty = False
+        self._after_commit()
+
+    def _after_commit(self) -> None:
+        self._since_commit = 0
+        self._last_commit = time.monotonic()
+        self._update_lag()
+
+    def _update_lag(self) -> None:
+        for (topic, partition), offset in self._last_offsets.items():
+            try:
+                _low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+            except KafkaException:
+                continue
+            if high >= 0:
+                metrics.lag().labels(topic, str(partition), self.group_id).set(max(0, high - offset - 1))
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # The next owner starts from the committed offsets: commit what was handled, and wait.
+        self._commit_sync()
+        for tp in partitions:
+            self._last_offsets.pop((tp.topic, tp.partition), None)
+
+    @staticmethod
+    def _on_commit(err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        if err is not None and err.code() != KafkaError._NO_OFFSET:
+            _log.warning("asynchronous offset commit failed", error=str(err))
 
     def _dead_letter(self, msg: Message, code: str, reason: str, *, retry_count: int) -> None:
         """Write the original bytes with error headers to the DLQ and wait for the ack.
@@ -277,5 +381,11 @@ class EventConsumer:
                 f"could not write to DLQ {self.dlq_topic}: {failures[0] if failures else 'timeout'}",
                 details={"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset()},
             )
-        _log.warning("message sent to DLQ", code=code, topic=msg.topic(), partition=msg.partition(),
-                     offset=msg.offset(), retry_count=retry_count)
+        _log.warning(
+            "message sent to DLQ",
+            code=code,
+            topic=msg.topic(),
+            partition=msg.partition(),
+            offset=msg.offset(),
+            retry_count=retry_count,
+        )

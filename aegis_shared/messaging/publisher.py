@@ -10,6 +10,7 @@ listing every failed delivery, so a lost event is never silent.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import threading
@@ -23,10 +24,11 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from aegis_shared.config import Settings, get_settings
-from aegis_shared.errors import ExternalServiceError, ValidationError
+from aegis_shared.errors import AegisError, ExternalServiceError, ValidationError
 from aegis_shared.events.catalogue import get_spec
 from aegis_shared.events.envelope import Envelope, parse_event_version
 from aegis_shared.events.ids import event_id_lines, new_event_id
+from aegis_shared.messaging import metrics
 from aegis_shared.messaging.decoding import validators_for
 from aegis_shared.messaging.validation import CompiledSchema, SchemaSource, SchemaValidators
 
@@ -65,8 +67,9 @@ def _dumps(value: Any) -> bytes:
 def _check_ids(correlation_id: str | None, causation_id: str | None) -> None:
     for name, value in (("correlation_id", correlation_id), ("causation_id", causation_id)):
         if value is not None and not (isinstance(value, str) and 0 < len(value) <= 256):
-            raise ValidationError("VALID_3001", f"{name} must be a non-empty string (<= 256 chars)",
-                                  details={"field": name})
+            raise ValidationError(
+                "VALID_3001", f"{name} must be a non-empty string (<= 256 chars)", details={"field": name}
+            )
 
 
 def _unserialisable(event_type: str, data: Any, exc: TypeError) -> ValidationError:
@@ -77,7 +80,8 @@ def _unserialisable(event_type: str, data: Any, exc: TypeError) -> ValidationErr
     except TypeError:
         pointer = "/data"
     return ValidationError(
-        "VALID_3005", f"{event_type} {pointer} is not JSON-serialisable: {exc}",
+        "VALID_3005",
+        f"{event_type} {pointer} is not JSON-serialisable: {exc}",
         details={"event_type": event_type, "pointer": pointer, "reason": str(exc)[:500]},
     )
 
@@ -93,8 +97,12 @@ def _with_context(event: OutgoingEvent, event_id: bytes, prefix: bytes, data: by
     _check_ids(event.correlation_id, event.causation_id)
     correlation = event.correlation_id or event_id.decode()
     return b'{"eventId":"%s%s%s,"causationId":%s,"metadata":%s,"data":%s}' % (
-        event_id, prefix, _dumps(correlation), _dumps(event.causation_id),
-        _dumps(event.metadata) if event.metadata else b"{}", data,
+        event_id,
+        prefix,
+        _dumps(correlation),
+        _dumps(event.causation_id),
+        _dumps(event.metadata) if event.metadata else b"{}",
+        data,
     )
 
 
@@ -122,8 +130,12 @@ def _json_each(values: list[Any]) -> list[bytes]:
 
 def _headers(event_type: str, event_version: str, correlation_id: str, event_id: str) -> list[Any]:
     """What consumers and the DLQ route on without parsing the body."""
-    return [("event-type", event_type), ("event-version", event_version),
-            ("correlation-id", correlation_id), ("event-id", event_id)]
+    return [
+        ("event-type", event_type),
+        ("event-version", event_version),
+        ("correlation-id", correlation_id),
+        ("event-id", event_id),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +195,10 @@ class EventPublisher:
         self.source = source or self.settings.service_name
         self.validators = validators_for(registry)
         self.producer_config: dict[str, Any] = {
-            **DEFAULT_PRODUCER_CONFIG, **_PUBLISHER_CONFIG, **(config or {}), "bootstrap.servers": bootstrap
+            **DEFAULT_PRODUCER_CONFIG,
+            **_PUBLISHER_CONFIG,
+            **(config or {}),
+            "bootstrap.servers": bootstrap,
         }
         self._producer = Producer({**self.producer_config, "on_delivery": self._on_delivery})
         self._pending = _Pending()
@@ -192,6 +207,11 @@ class EventPublisher:
         self._latest: dict[str, CompiledSchema] = {}
         self._topics: dict[tuple[str, str], str] = {}
         self._source_json = orjson.dumps(self.source)
+        # Events enqueued since the last flush, per type: counted as published once the flush
+        # confirms them (delivery reports only carry failures, see _PUBLISHER_CONFIG).
+        self._unconfirmed: collections.Counter[str] = collections.Counter()
+        self._published = metrics.LabelCache(metrics.published)
+        self._errors = metrics.LabelCache(metrics.errors)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -213,8 +233,12 @@ class EventPublisher:
     ) -> Envelope:
         """Validate ``data`` (VALID_3007 unknown type, VALID_3005 with the failing pointer) and
         wrap it in an envelope at the latest registered version. Produces nothing."""
-        compiled = self._schema(event_type)
-        self.validators.validate(compiled, data)
+        try:
+            compiled = self._schema(event_type)
+            self.validators.validate(compiled, data)
+        except AegisError as exc:
+            self._errors(event_type, exc.code).inc()
+            raise
         _check_ids(correlation_id, causation_id)
         event_id = new_event_id()
         # Every field is known valid here (type from the catalogue, version from the registry,
@@ -249,8 +273,8 @@ class EventPublisher:
         version = schema.event_version
         return _Route(
             schema=schema,
-            prefix=b'","eventType":"%s","eventVersion":"%s","source":%s%s' % (
-                event_type.encode(), version.encode(), self._source_json, stamp),
+            prefix=b'","eventType":"%s","eventVersion":"%s","source":%s%s'
+            % (event_type.encode(), version.encode(), self._source_json, stamp),
             topic=self._topic(event_type, version),
             type_header=("event-type", event_type.encode()),
             version_header=("event-version", version.encode()),
@@ -284,7 +308,8 @@ class EventPublisher:
                 self._producer.poll(0.05)
             except KafkaException as exc:
                 raise ExternalServiceError(
-                    "EXT_5012", f"could not enqueue an event to {topic}: {exc}",
+                    "EXT_5012",
+                    f"could not enqueue an event to {topic}: {exc}",
                     details={"topic": topic, "event_id": dict(headers).get("event-id")},
                 ) from exc
         self._producer.poll(0)
@@ -312,9 +337,11 @@ class EventPublisher:
         envelope = self.build(
             event_type, data, correlation_id=correlation_id, causation_id=causation_id, metadata=metadata
         )
-        headers = _headers(envelope.event_type, envelope.event_version, envelope.correlation_id,
-                           str(envelope.event_id))
+        headers = _headers(
+            envelope.event_type, envelope.event_version, envelope.correlation_id, str(envelope.event_id)
+        )
         self._enqueue(topic or self.topic_for(envelope), envelope.to_bytes(), key, headers)
+        self._unconfirmed[envelope.event_type] += 1
         return envelope
 
     def publish_many(self, events: Iterable[OutgoingEvent], *, timeout: float = 60.0) -> list[str]:
@@ -331,27 +358,45 @@ class EventPublisher:
         lines = event_id_lines(len(batch))
         ids, id_bytes = (lines.split("\n"), lines.encode().split(b"\n")) if batch else ([], [])
         stamp = b',"timestamp":%s,"correlationId":' % orjson.dumps(datetime.now(UTC), option=orjson.OPT_UTC_Z)
-        routes = {event_type: self._route(event_type, stamp)
-                  for event_type in dict.fromkeys(event.event_type for event in batch)}
+        routes = {
+            event_type: self._route(event_type, stamp)
+            for event_type in dict.fromkeys(event.event_type for event in batch)
+        }
         documents = [event.data for event in batch]
         for event_type, route in routes.items():  # one validator call per event type
-            self.validators.validate_many(route.schema, documents if len(routes) == 1 else [
-                data for event, data in zip(batch, documents, strict=True) if event.event_type == event_type
-            ])
+            try:
+                self.validators.validate_many(
+                    route.schema,
+                    documents
+                    if len(routes) == 1
+                    else [
+                        data
+                        for event, data in zip(batch, documents, strict=True)
+                        if event.event_type == event_type
+                    ],
+                )
+            except AegisError as exc:
+                self._errors(event_type, exc.code).inc()
+                raise
         values = self._serialise(batch, id_bytes, documents, routes)
 
         produce, poll = self._producer.produce, self._producer.poll
         for event, event_id, value in zip(batch, id_bytes, values, strict=True):
             route = routes[event.event_type]
             correlation = event_id if event.correlation_id is None else event.correlation_id.encode()
-            headers = [route.type_header, route.version_header,
-                       ("correlation-id", correlation), ("event-id", event_id)]
+            headers = [
+                route.type_header,
+                route.version_header,
+                ("correlation-id", correlation),
+                ("event-id", event_id),
+            ]
             topic, key = event.topic or route.topic, event.key
             try:
                 produce(topic, value, key, headers=headers)
             except (BufferError, KafkaException):  # queue full or a refusal: the careful path
                 self._enqueue(topic, value, key, headers)
             poll(0)
+        self._unconfirmed.update(event.event_type for event in batch)
         self.flush(timeout)
         return ids
 
@@ -386,6 +431,7 @@ class EventPublisher:
         remaining = self._producer.flush(timeout)
         with self._pending.lock:
             failures, self._pending.failures = self._pending.failures, []
+        self._count(failures, remaining)
         if failures or remaining:
             raise ExternalServiceError(
                 "EXT_5012",
@@ -393,12 +439,30 @@ class EventPublisher:
                 details={
                     "undelivered": remaining,
                     "failures": [
-                        {"event_id": f.event_id, "event_type": f.event_type, "topic": f.topic,
-                         "error": f.error}
+                        {
+                            "event_id": f.event_id,
+                            "event_type": f.event_type,
+                            "topic": f.topic,
+                            "error": f.error,
+                        }
                         for f in failures
                     ],
                 },
             )
+
+    def _count(self, failures: list[DeliveryFailure], remaining: int) -> None:
+        """The §12.1 metrics for what the flush settled: acknowledged and failed events."""
+        unconfirmed, self._unconfirmed = self._unconfirmed, collections.Counter()
+        for failure in failures:
+            unconfirmed[failure.event_type] -= 1
+            self._errors(failure.event_type, "delivery").inc()
+        if remaining:
+            # Which ones are still undelivered is unknown: none counts as published yet.
+            self._errors(metrics.UNKNOWN_TYPE, "delivery_timeout").inc(remaining)
+            return
+        for event_type, count in unconfirmed.items():
+            if count > 0:
+                self._published(event_type, self.source).inc(count)
 
     def close(self, timeout: float = 60.0) -> None:
         """Flush (raising on failed deliveries) and refuse further events."""

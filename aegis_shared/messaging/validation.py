@@ -77,11 +77,14 @@ class SchemaValidators:
         self.registry = registry
         self._lock = threading.Lock()
         self._by_type: dict[str, tuple[CompiledSchema, ...]] = {}
+        # for_version per (type, version): the consumer asks it for every message.
+        self._by_version: dict[tuple[str, str], CompiledSchema] = {}
 
     def refresh(self) -> None:
         """Forget cached schemas so newly registered versions are picked up."""
         with self._lock:
             self._by_type.clear()
+            self._by_version.clear()
 
     def _compiled(self, event_type: str) -> tuple[CompiledSchema, ...]:
         cached = self._by_type.get(event_type)
@@ -92,8 +95,11 @@ class SchemaValidators:
         except (AegisError, KeyError, LookupError):
             versions = []
         if not versions:
-            raise ValidationError("VALID_3007", f"no schema registered for event type {event_type!r}",
-                                  details={"event_type": event_type})
+            raise ValidationError(
+                "VALID_3007",
+                f"no schema registered for event type {event_type!r}",
+                details={"event_type": event_type},
+            )
         compiled = []
         for number in sorted(versions):
             schema = _schema_mapping(self.registry.get(event_type, number))
@@ -101,9 +107,9 @@ class SchemaValidators:
             major, minor = parse_event_version(event_version)
             cls = _mapping_is_object(validator_for(schema, default=Draft202012Validator))
             fast, fast_many = _rust_validators(f"urn:aegis:schema:{event_type}:{number}", schema)
-            compiled.append(CompiledSchema(
-                event_type, number, event_version, major, minor, cls(schema), fast, fast_many
-            ))
+            compiled.append(
+                CompiledSchema(event_type, number, event_version, major, minor, cls(schema), fast, fast_many)
+            )
         result = tuple(compiled)
         with self._lock:
             self._by_type[event_type] = result
@@ -115,14 +121,22 @@ class SchemaValidators:
 
     def for_version(self, event_type: str, event_version: str) -> CompiledSchema:
         """The schema a reader uses for an envelope of ``event_version`` (rules in the module doc)."""
+        key = (event_type, event_version)
+        found = self._by_version.get(key)
+        if found is None:
+            found = self._by_version[key] = self._for_version(event_type, event_version)
+        return found
+
+    def _for_version(self, event_type: str, event_version: str) -> CompiledSchema:
         major, minor = parse_event_version(event_version)
         same_major = [c for c in self._compiled(event_type) if c.major == major]
         if not same_major:
             known = sorted({c.event_version for c in self._compiled(event_type)})
-            raise ValidationError("VALID_3008",
-                                  f"{event_type} {event_version}: major {major} is not supported",
-                                  details={"event_type": event_type, "event_version": event_version,
-                                           "known_versions": known})
+            raise ValidationError(
+                "VALID_3008",
+                f"{event_type} {event_version}: major {major} is not supported",
+                details={"event_type": event_type, "event_version": event_version, "known_versions": known},
+            )
         exact = [c for c in same_major if c.minor == minor]
         if exact:
             return exact[-1]
@@ -149,9 +163,13 @@ class SchemaValidators:
         raise ValidationError(
             "VALID_3005",
             f"{compiled.event_type} {compiled.event_version} data invalid at {pointer}: {error.message}",
-            details={"event_type": compiled.event_type, "event_version": compiled.event_version,
-                     "pointer": pointer, "schema_pointer": schema_pointer,
-                     "reason": error.message[:500]},
+            details={
+                "event_type": compiled.event_type,
+                "event_version": compiled.event_version,
+                "pointer": pointer,
+                "schema_pointer": schema_pointer,
+                "reason": error.message[:500],
+            },
         )
 
     @classmethod

@@ -49,7 +49,7 @@ def fixed_as_of() -> Iterator[date]:
 
 
 @pytest.fixture
-def db(pg_engine: sa.Engine, pg_url: str) -> Iterator[Database]:
+def db(pg_engine: sa.Engine, pg_url: str, migrated_template: str) -> Iterator[Database]:
     database = create_database(pg_engine, pg_url)
     yield database
     drop_database(pg_engine, database)

@@ -18,11 +18,11 @@ from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.job import hot_path_job
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_shared.config import Settings
-from aegis_shared.database import apply_registry
 from aegis_shared.events import BundledSchemas, ensure_topics
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import Announcement
 from tests.aegis_shared.messaging.kafka_helpers import read_all
+from tests.conftest import TEMPLATE_DB
 
 
 def announcement(i: int, *, title: str | None = None, **fields: object) -> Announcement:
@@ -118,13 +118,12 @@ class Database:
 
 
 def create_database(admin: sa.Engine, base_url: str) -> Database:
+    """A copy of the session's migrated template (the ``migrated_template`` fixture must be active)."""
     name = f"hp_{uuid.uuid4().hex[:12]}"
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"'))
     url = sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    engine = sa.create_engine(url)
-    apply_registry(engine)
-    return Database(url, engine)
+    return Database(url, sa.create_engine(url))
 
 
 def drop_database(admin: sa.Engine, db: Database) -> None:

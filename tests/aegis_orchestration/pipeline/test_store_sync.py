@@ -241,3 +241,22 @@ def test_the_vector_derivation_names_model_and_dimension(tmp_path: Path) -> None
     assert ours.model_id in derivations[0] and f"dim/{ours.dim}" in derivations[0]
     first.close()
     second.close()
+
+
+def test_the_sync_event_is_data_sync_completed_2_0_in_the_seed_form() -> None:
+    from aegis_orchestration.pipeline.store_sync import SyncReport
+    from aegis_shared.events import BundledSchemas
+    from aegis_shared.messaging import SchemaValidators
+
+    validators = SchemaValidators(BundledSchemas())
+    data = SyncReport(
+        store="vectors", backend="milvus", upserted=5, deleted=2, total=40, duration_ms=12.5
+    ).event_data()
+    validators.validate(validators.latest("DataSyncCompleted"), data)
+    assert (data["syncType"], data["sourceSystem"], data["targetSystem"]) == (
+        "policy_vectorization",
+        "postgresql",
+        "milvus",
+    )
+    assert (data["recordsProcessed"], data["recordsSucceeded"], data["recordsFailed"]) == (7, 7, 0)
+    assert data["upserted"] == 5 and data["total"] == 40  # the 1.0 counters are still there

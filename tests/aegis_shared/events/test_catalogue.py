@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from aegis_shared.config import Settings
 from aegis_shared.errors import ValidationError
 from aegis_shared.events import CATALOGUE, SCHEMAS_DIR, BundledSchemas, event_types, get_spec
-from aegis_shared.events.topics import TOPICS
+from aegis_shared.events.topics import TOPICS, topic_name
 from aegis_shared.messaging import SchemaValidators
 from aegis_shared.models import Announcement, Attachment
 
@@ -40,6 +41,44 @@ def validators() -> SchemaValidators:
 
 def _valid(validators: SchemaValidators, event_type: str, data: dict) -> None:
     validators.validate(validators.latest(event_type), data)
+
+
+def _valid_at(validators: SchemaValidators, event_type: str, version: str, data: dict) -> None:
+    validators.validate(validators.for_version(event_type, version), data)
+
+
+SEED_DATA_SYNC = {  # seed 003 §8.2, as printed
+    "syncJobId": "sync-uuid",
+    "syncType": "policy_vectorization",
+    "sourceSystem": "postgresql",
+    "targetSystem": "milvus",
+    "recordsProcessed": 1247,
+    "recordsSucceeded": 1245,
+    "recordsFailed": 2,
+    "processingTimeMs": 45000,
+    "failedRecords": [{"recordId": "policy-uuid-1", "error": "Invalid embedding dimension"}],
+}
+
+
+def test_data_sync_completed_2_0_accepts_the_seed_example_and_documents_the_break(
+    validators: SchemaValidators,
+) -> None:
+    latest = validators.latest("DataSyncCompleted")
+    assert latest.event_version == "2.0"
+    validators.validate(latest, SEED_DATA_SYNC)
+    # 1.0 stays readable for what was published under it, and refuses the seed form: the change
+    # is breaking, hence a new major version (its own topic), described in the schema itself.
+    with pytest.raises(ValidationError) as refused:
+        _valid_at(validators, "DataSyncCompleted", "1.0", SEED_DATA_SYNC)
+    assert refused.value.code == "VALID_3005"
+    with pytest.raises(ValidationError) as incomplete:
+        validators.validate(
+            latest, {"store": "milvus", "upserted": 1, "deleted": 0, "total": 1, "duration_ms": 3}
+        )
+    assert incomplete.value.code == "VALID_3005"
+    description = BundledSchemas().get("DataSyncCompleted")["description"]
+    assert "seed 003 §8.2" in description and "Breaking change from 1.0" in description
+    assert topic_name(Settings(env="dev"), "system", 2) == "dev.aegis.system.v2"
 
 
 def test_catalogue_covers_seed_and_pipeline_events_each_with_a_schema_file() -> None:
@@ -126,9 +165,10 @@ def test_pipeline_contracts_validate(validators: SchemaValidators) -> None:
             "scores": {"completeness": 0.9, "accuracy": 0.8, "consistency": 0.75, "timeliness": 0.8},
         },
     )
-    _valid(
+    _valid_at(
         validators,
         "DataSyncCompleted",
+        "1.0",
         {
             "store": "milvus",
             "upserted": 120,
@@ -137,9 +177,10 @@ def test_pipeline_contracts_validate(validators: SchemaValidators) -> None:
             "duration_ms": 4500.5,
         },
     )
-    _valid(
+    _valid_at(
         validators,
         "DataSyncCompleted",
+        "1.0",
         {
             "store": "graph",
             "upserted": 0,
@@ -250,8 +291,8 @@ def test_seed_examples_validate(validators: SchemaValidators) -> None:
         ),
         (
             "DataSyncCompleted",
-            {"store": "milvus", "upserted": -1, "deleted": 0, "total": 0, "duration_ms": 0},
-            "/data/upserted",
+            {**SEED_DATA_SYNC, "recordsFailed": -1},
+            "/data/recordsFailed",
         ),
         ("PolicyDeleted", {"policyId": "p"}, "/data/reason"),
         (

@@ -128,3 +128,39 @@ def test_the_schema_registry_serves_the_same_validation() -> None:
     assert decode_message(_bytes(), registry).event_type == "PolicyDeleted"
     assert _code(_bytes(data={"policyId": "p"}), registry) == "VALID_3005"
     assert _code(_bytes(eventType="PolicyExploded"), registry) == "VALID_3007"
+
+
+CANONICAL = {**GOOD, "causationId": None, "metadata": {}, "timestamp": "2025-09-17T10:30:00.123456Z"}
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        CANONICAL,  # what our publishers write: the fast path
+        {**CANONICAL, "timestamp": "2025-09-17T19:30:00+09:00"},
+        {**CANONICAL, "causationId": "parent", "metadata": {"k": 1}},
+        GOOD,  # optional keys left out: the pydantic path
+        {**CANONICAL, "eventId": "3f1c2a5e8a4b4c1d9e2f0a1b2c3d4e5f"},
+    ],
+)
+def test_the_fast_path_decodes_exactly_as_pydantic_does(wire: dict, registry: BundledSchemas) -> None:
+    value = json.dumps(wire, ensure_ascii=False).encode()
+    fast = decode_message(value, registry)
+    assert fast == Envelope.from_wire(json.loads(value))
+    assert fast.to_wire() == Envelope.from_wire(json.loads(value)).to_wire()
+
+
+@pytest.mark.parametrize(
+    ("wire", "code"),
+    [
+        ({**CANONICAL, "timestamp": "2025-09-17T10:30:00"}, "VALID_3010"),
+        ({**CANONICAL, "eventType": "policy_deleted"}, "VALID_3003"),
+        ({**CANONICAL, "source": ""}, "VALID_3001"),
+        ({**CANONICAL, "extra": 1}, "VALID_3001"),
+        ({**CANONICAL, "eventId": "not-a-uuid-but-36-characters-long-xx"}, "VALID_3001"),
+    ],
+)
+def test_what_the_fast_path_refuses_keeps_its_code(wire: dict, code: str, registry: BundledSchemas) -> None:
+    with pytest.raises(ValidationError) as caught:
+        decode_message(json.dumps(wire).encode(), registry)
+    assert caught.value.code == code

@@ -71,17 +71,26 @@ def test_publish_many_delivers_every_event_with_headers_and_key_order(
 
 def test_publish_is_asynchronous_and_flush_confirms(kafka_bootstrap: str, registry: BundledSchemas) -> None:
     settings = unique_settings()
-    ensure_topics(kafka_bootstrap, settings, entities=["system"])
+    ensure_topics(kafka_bootstrap, settings, entities=["system"], major=2)
     publisher = EventPublisher(kafka_bootstrap, registry, settings=settings)
     envelope = publisher.publish(
         "DataSyncCompleted",
-        {"store": "milvus", "upserted": 1, "deleted": 0, "total": 1, "duration_ms": 3},
+        {
+            "syncJobId": "s-1",
+            "syncType": "policy_vectorization",
+            "sourceSystem": "postgresql",
+            "targetSystem": "milvus",
+            "recordsProcessed": 1,
+            "recordsSucceeded": 1,
+            "recordsFailed": 0,
+            "processingTimeMs": 3,
+        },
         key="milvus",
         causation_id="parent-1",
     )
     assert envelope.correlation_id == str(envelope.event_id)  # a new chain starts at this event
     publisher.close()
-    (msg,) = read_all(kafka_bootstrap, settings.topic("system"), 1)
+    (msg,) = read_all(kafka_bootstrap, settings.topic("system", 2), 1)  # DataSyncCompleted 2.0
     assert json.loads(msg.value())["causationId"] == "parent-1"
     with pytest.raises(AegisError):
         publisher.publish("PolicyDeleted", _deleted(1), key="x")
@@ -149,8 +158,9 @@ def test_publish_many_writes_the_same_envelope_as_publish(
     events = [
         OutgoingEvent("PolicyDeleted", _deleted(0), key="k"),
         OutgoingEvent("PolicyDeleted", _deleted(1), key="k", correlation_id='req "7" 한글'),
-        OutgoingEvent("PolicyDeleted", _deleted(2), key="k", causation_id="parent-1",
-                      metadata={"trace": {"span": 3}}),
+        OutgoingEvent(
+            "PolicyDeleted", _deleted(2), key="k", causation_id="parent-1", metadata={"trace": {"span": 3}}
+        ),
     ]
     with EventPublisher(kafka_bootstrap, registry, settings=settings, source='svc "a"') as publisher:
         event_ids = publisher.publish_many(events)
@@ -183,9 +193,10 @@ def test_unserialisable_metadata_is_refused_and_nothing_is_produced(
     ensure_topics(kafka_bootstrap, settings, entities=["policy"])
     events = [OutgoingEvent("PolicyDeleted", _deleted(i), key="k") for i in range(3)]
     events.append(OutgoingEvent("PolicyDeleted", _deleted(9), key="k", metadata={"when": {1, 2}}))
-    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher, pytest.raises(
-        AegisError
-    ) as caught:
+    with (
+        EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher,
+        pytest.raises(AegisError) as caught,
+    ):
         publisher.publish_many(events)
     assert caught.value.code == "VALID_3005"
     assert caught.value.details["pointer"] == "/metadata"
@@ -196,17 +207,24 @@ def test_bad_correlation_id_in_a_batch_is_refused(kafka_bootstrap: str, registry
     settings = unique_settings()
     ensure_topics(kafka_bootstrap, settings, entities=["policy"])
     events = [OutgoingEvent("PolicyDeleted", _deleted(0), key="k", correlation_id="x" * 300)]
-    with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher, pytest.raises(
-        AegisError
-    ) as caught:
+    with (
+        EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher,
+        pytest.raises(AegisError) as caught,
+    ):
         publisher.publish_many(events)
     assert caught.value.code == "VALID_3001" and caught.value.details["field"] == "correlation_id"
     assert read_all(kafka_bootstrap, settings.topic("policy"), 0, timeout=3) == []
 
 
 def _validated(i: int) -> dict:
-    return {"policy_id": f"kstartup:{i}", "source": "kstartup", "source_id": str(i),
-            "content_hash": f"{i:064x}", "status": "pending_validation", "version": 1}
+    return {
+        "policy_id": f"kstartup:{i}",
+        "source": "kstartup",
+        "source_id": str(i),
+        "content_hash": f"{i:064x}",
+        "status": "pending_validation",
+        "version": 1,
+    }
 
 
 def _published_data(kafka_bootstrap: str, topic: str, event_ids: list[str]) -> list[dict]:
@@ -230,8 +248,13 @@ def test_publish_many_writes_every_data_document_as_given(
     events = [
         OutgoingEvent("PolicyDeleted", {**_deleted(0), "note": 'say "," or },{ or ,"x", 한글'}, key="k"),
         OutgoingEvent("PolicyValidated", {**_validated(1), "title": "[공고] 2026 예비창업패키지"}, key="k"),
-        OutgoingEvent("PolicyDeleted", {**_deleted(2), "tags": ["a", "", ["b", {"c": None}]]}, key="k",
-                      correlation_id="req-2", metadata={"trace": [1, 2]}),
+        OutgoingEvent(
+            "PolicyDeleted",
+            {**_deleted(2), "tags": ["a", "", ["b", {"c": None}]]},
+            key="k",
+            correlation_id="req-2",
+            metadata={"trace": [1, 2]},
+        ),
         OutgoingEvent("PolicyValidated", MappingProxyType(_validated(3)), key="k"),  # any Mapping
     ]
     deep_batch = [*events, OutgoingEvent("PolicyDeleted", {**_deleted(4), "trail": deep}, key="k")]
@@ -247,10 +270,12 @@ def test_newlines_in_data_do_not_cut_a_batch_apart(kafka_bootstrap: str, registr
     settings = unique_settings()
     ensure_topics(kafka_bootstrap, settings, entities=["policy"])
     events = [
-        OutgoingEvent("PolicyDeleted", {**_deleted(0), "note": "line 1\n,\n,line 3", "tags": [",\n,"]},
-                      key="k"),
-        OutgoingEvent("PolicyDeleted", {**_deleted(1), "raw": orjson.Fragment(b'[1,\n 2,\n {"a":\n3}]')},
-                      key="k"),
+        OutgoingEvent(
+            "PolicyDeleted", {**_deleted(0), "note": "line 1\n,\n,line 3", "tags": [",\n,"]}, key="k"
+        ),
+        OutgoingEvent(
+            "PolicyDeleted", {**_deleted(1), "raw": orjson.Fragment(b'[1,\n 2,\n {"a":\n3}]')}, key="k"
+        ),
         OutgoingEvent("PolicyDeleted", _deleted(2), key="k"),
     ]
     with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher:
@@ -285,8 +310,10 @@ def test_data_the_rust_validator_cannot_read_is_refused_with_a_code(
     bad = {"policyId": "p", "reason": datetime(2026, 1, 1, tzinfo=UTC)}
     events = [OutgoingEvent("PolicyDeleted", d, key="k") for d in (_deleted(0), bad)]
     with EventPublisher(kafka_bootstrap, registry, settings=settings) as publisher:
-        for call in (lambda: publisher.publish_many(events),
-                     lambda: publisher.publish("PolicyDeleted", bad, key="k")):
+        for call in (
+            lambda: publisher.publish_many(events),
+            lambda: publisher.publish("PolicyDeleted", bad, key="k"),
+        ):
             with pytest.raises(AegisError) as caught:
                 call()
             assert caught.value.code == "VALID_3005" and caught.value.details["pointer"] == "/data/reason"
