@@ -123,7 +123,9 @@ class HotPathService:
         """Process batches until stopped, ``max_batches`` done, ``timeout`` elapsed or idle for
         ``idle_timeout`` seconds. A batch in progress always finishes and commits first."""
         if not self._subscribed:
-            self._consumer.subscribe([self.topic])
+            self._consumer.subscribe(
+                [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+            )
             self._subscribed = True
         previous: dict[int, Any] = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
@@ -151,6 +153,13 @@ class HotPathService:
                 stats.written += len(result.stage.written_policy_ids)
                 stats.dead_lettered += result.stage.dead_lettered
                 stats.batch_seconds.append(time.monotonic() - last_batch)
+                _log.info(
+                    "hot-path batch staged",
+                    records=len(records),
+                    written=len(result.stage.written_policy_ids),
+                    dead_lettered=result.stage.dead_lettered,
+                    partitions=sorted({r.partition for r in records}),
+                )
                 if not self._report(records, result):
                     stats.report_failures += 1
                 if on_batch is not None:
@@ -159,6 +168,15 @@ class HotPathService:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return stats
+
+    @staticmethod
+    def _on_assign(_consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # A rebalance is when a crashed instance's partitions move: operators need to see it.
+        _log.info("hot-path partitions assigned", partitions=sorted(p.partition for p in partitions))
+
+    @staticmethod
+    def _on_revoke(_consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        _log.info("hot-path partitions revoked", partitions=sorted(p.partition for p in partitions))
 
     def _poll(self) -> list[SourceRecord]:
         try:
