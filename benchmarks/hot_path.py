@@ -11,7 +11,7 @@
 
 Starts its own PostgreSQL and Apache Kafka (a lite devstack) on free ports and stops them afterwards.
 
-    .venv/bin/python benchmarks/hot_path.py [--e2e-seconds 30] [--events 5000]
+    .venv/bin/python benchmarks/hot_path.py [--e2e-seconds 30] [--events 5000] [--parts 1,2,3]
 """
 
 from __future__ import annotations
@@ -259,7 +259,9 @@ def main() -> None:
     )
     parser.add_argument("--e2e-seconds", type=float, default=30.0)
     parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--parts", default="1,2,3", help="which of the numbered measurements to run")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     root = Path(tempfile.mkdtemp(prefix="aegis-bench-hot-path-"))
     stack = DevStack(root, Ports.free(), lite=True).up()
     try:
@@ -270,15 +272,16 @@ def main() -> None:
         engine = sa.create_engine(db_url)
         apply_registry(engine)
         print(f"stack under {root}; topics {settings.env}.aegis.*")
-        bench_processing(settings, engine)
-
-        print(f"\n2. end-to-end, produce -> committed row ({args.e2e_seconds:.0f} s of traffic)")
-        print(f"{'path':<28}{'records':>8}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'missing':>9}")
-        _report("serve mode", *bench_serve(settings, engine, args.e2e_seconds))
-        _report("sensor (5 s) + in-process run", *bench_sensor_path(settings, db_url, args.e2e_seconds))
-        print("goal: serve p95 < 1 s; the sensor path is the seconds-level default")
-
-        bench_publishing(settings, engine, args.events)
+        if "1" in parts:
+            bench_processing(settings, engine)
+        if "2" in parts:
+            print(f"\n2. end-to-end, produce -> committed row ({args.e2e_seconds:.0f} s of traffic)")
+            print(f"{'path':<28}{'records':>8}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'missing':>9}")
+            _report("serve mode", *bench_serve(settings, engine, args.e2e_seconds))
+            _report("sensor (5 s) + in-process run", *bench_sensor_path(settings, db_url, args.e2e_seconds))
+            print("goal: serve p95 < 1 s; the sensor path is the seconds-level default")
+        if "3" in parts:
+            bench_publishing(settings, engine, args.events)
         engine.dispose()
     finally:
         stack.down()

@@ -165,7 +165,8 @@ policy_search_index, policy_search_index_consistency = _store_asset(
     "policy_search_index",
     "elasticsearch",
     "search",
-    "Full-text index of active policies (Elasticsearch with nori, or tantivy n-grams locally).",
+    "Full-text index of active policies (OpenSearch with 2–3-character n-grams by default, Elasticsearch "
+    "with nori, or tantivy n-grams with the lite stack).",
 )
 
 store_assets = [policy_vectors, policy_graph, policy_search_index]

@@ -257,6 +257,33 @@ class DevStack:
         del state.pids[name]
         self._save(state)
 
+    def start_server(self, name: str, *, timeout: float | None = None) -> None:
+        """Start one stopped server again and wait for it (``timeout`` overrides its own).
+
+        Unlike ``up``, a server that fails to come back leaves the others running: an outage
+        test must not take the rest of its session's stack with it.
+        """
+        state = self._load()
+        if state is None:
+            raise StackError(f"no stack in {self.root}; run `aegis devstack up` first")
+        if name == "postgres":
+            state.pids[name] = self.postgres.start()
+            self._save(state)
+            return
+        server = self._server(name)
+        if server.running(state.pids.get(name)):
+            return
+        for port in self._ports_of(name):
+            self._check_port_free(port, name)
+        server.prepare()
+        pid = server.launch()
+        state.pids[name] = pid
+        self._save(state)
+        if timeout is None:
+            server.wait_ready(pid)
+        else:
+            server.wait_ready(pid, timeout=timeout)
+
     def status(self) -> dict[str, dict[str, object]]:
         state = self._load()
         pids = state.pids if state else {}

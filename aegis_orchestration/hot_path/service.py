@@ -126,7 +126,9 @@ class HotPathService:
         """Process batches until stopped, ``max_batches`` done, ``timeout`` elapsed or idle for
         ``idle_timeout`` seconds. A batch in progress always finishes and commits first."""
         if not self._subscribed:
-            self._consumer.subscribe([self.topic])
+            self._consumer.subscribe(
+                [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+            )
             self._subscribed = True
         previous: dict[int, Any] = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
@@ -155,6 +157,13 @@ class HotPathService:
                 stats.dead_lettered += result.stage.dead_lettered
                 stats.batch_seconds.append(time.monotonic() - last_batch)
                 self._record(records, result, stats.batch_seconds[-1])
+                _log.info(
+                    "hot-path batch staged",
+                    records=len(records),
+                    written=len(result.stage.written_policy_ids),
+                    dead_lettered=result.stage.dead_lettered,
+                    partitions=sorted({r.partition for r in records}),
+                )
                 if not self._report(records, result):
                     stats.report_failures += 1
                 if on_batch is not None:
@@ -178,6 +187,15 @@ class HotPathService:
             self.metrics.set(
                 "aegis_pipeline_lag_seconds", max(0.0, time.time() - min(stamps) / 1000), path="hot"
             )
+
+    @staticmethod
+    def _on_assign(_consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # A rebalance is when a crashed instance's partitions move: operators need to see it.
+        _log.info("hot-path partitions assigned", partitions=sorted(p.partition for p in partitions))
+
+    @staticmethod
+    def _on_revoke(_consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        _log.info("hot-path partitions revoked", partitions=sorted(p.partition for p in partitions))
 
     def _poll(self) -> list[SourceRecord]:
         try:

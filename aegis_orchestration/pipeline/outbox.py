@@ -5,17 +5,21 @@ message (topic, key, exact bytes, headers) into ``event_outbox`` in the rows' ow
 makes "the row exists" and "its message will be published" one atomic fact. Each message has a
 deterministic ``dedupe_key``, so writing it again (a retried run) is a no-op.
 
-:class:`OutboxRelay` publishes unpublished entries in id order and marks them published once the
-broker acknowledged them. Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent relays
-(two runs, or a run and ``aegis hot-path serve``) never publish the same entry twice.
+:class:`OutboxRelay` publishes unpublished entries in id order, each claim in one Kafka
+transaction, and marks them published in the claim's PostgreSQL transaction. Rows are claimed with
+``FOR UPDATE SKIP LOCKED`` so concurrent relays (two runs, or a run and ``aegis hot-path serve``)
+never publish the same entry twice. A relay that dies after producing and before the Kafka commit
+leaves an open transaction the broker aborts (``transaction.timeout.ms``); read-committed
+consumers (librdkafka's default) never see those messages, and the next relay publishes the
+entries once.
 
 Per-key order across relays: a relay that claimed a later version of a key while another relay
 still holds an earlier one (locked, so skipped) would publish them in the wrong order. So after
 claiming, a relay holds back every entry of a key that has an earlier unpublished entry outside
 its claim; it is published by a later pass once the earlier one is marked published, which
-happens only after the broker acknowledged it. The one
-remaining window, a crash after the broker's ack and before the mark commits, re-sends the same
-bytes with the same ``eventId``; consumers drop such repeats by event id.
+happens only once its Kafka transaction committed. The one remaining window, a crash between the
+Kafka commit and the PostgreSQL commit, re-sends the same bytes with the same ``eventId``;
+consumers drop such repeats by event id.
 
 Retention: published entries older than ``AEGIS_OUTBOX_RETENTION_DAYS`` (default 7) are purged by
 :func:`purge_published`, which every relay runs at most once a minute. Their dedupe keys move to
@@ -34,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -272,9 +276,13 @@ class OutboxRelay:
         timeout: float = 60.0,
         retention: timedelta | None = _FROM_SETTINGS,
         purge_interval: float = 60.0,
+        transaction_timeout_ms: int = 20_000,
     ) -> None:
         """``retention``: purge entries published longer ago than this after publishing (at most
-        every ``purge_interval`` seconds); default ``AEGIS_OUTBOX_RETENTION_DAYS``, ``None`` never."""
+        every ``purge_interval`` seconds); default ``AEGIS_OUTBOX_RETENTION_DAYS``, ``None`` never.
+
+        ``transaction_timeout_ms``: how long the broker keeps a dead relay's open transaction
+        before aborting it; read-committed consumers of its partitions wait that long."""
         self.engine = engine
         self.claim_size = claim_size
         self.timeout = timeout
@@ -288,9 +296,19 @@ class OutboxRelay:
         # Entries left for a later pass because another relay held an earlier one of their key.
         self.held_back = 0
         # The publisher's own reliability settings (idempotence, acks=all, lz4, linger) apply here too.
-        self._producer = Producer(
-            {**DEFAULT_PRODUCER_CONFIG, "linger.ms": 2, **(config or {}), "bootstrap.servers": bootstrap}
-        )
+        # One transactional id per relay: concurrent relays must not fence each other.
+        self._config: dict[str, Any] = {
+            **DEFAULT_PRODUCER_CONFIG,
+            "linger.ms": 2,
+            "transaction.timeout.ms": transaction_timeout_ms,
+            # librdkafka refuses a message timeout longer than the transaction's.
+            "message.timeout.ms": min(DEFAULT_PRODUCER_CONFIG["message.timeout.ms"], transaction_timeout_ms),
+            **(config or {}),
+            "bootstrap.servers": bootstrap,
+            "transactional.id": f"aegis-outbox-relay-{uuid4().hex}",
+        }
+        # Created on first use: init_transactions needs the broker, constructing a relay does not.
+        self._producer: Producer | None = None
 
     def publish_pending(self) -> int:
         """Publish every unpublished entry (in id order); returns how many this call published.
@@ -322,6 +340,18 @@ class OutboxRelay:
         self._last_purge = now
         self.purged += purge_published(self.engine, self.retention)
 
+    def _transactional(self) -> Producer:
+        if self._producer is None:
+            producer = Producer(self._config)
+            try:
+                producer.init_transactions(self.timeout)
+            except KafkaException as exc:
+                raise ExternalServiceError(
+                    "EXT_5012", f"outbox: could not start a Kafka transaction: {exc}"
+                ) from exc
+            self._producer = producer
+        return self._producer
+
     def _publish_claim(self) -> _Claim:
         with self.engine.begin() as conn:
             rows = conn.execute(
@@ -339,53 +369,91 @@ class OutboxRelay:
             rows = [row for row in rows if row.id not in blocked]
             if not rows:
                 return _Claim(claimed, 0, len(blocked))
+            producer = self._transactional()
             failures: list[str] = []
 
             def report(err: KafkaError | None, _msg: Message) -> None:
                 if err is not None:
                     failures.append(str(err))
 
-            for row in rows:
-                self._produce(
-                    row.topic,
-                    bytes(row.payload),
-                    bytes(row.message_key) if row.message_key is not None else None,
-                    decode_headers(row.headers),
-                    report,
-                )
-            remaining = self._producer.flush(self.timeout)
-            if failures or remaining:
-                # Raising rolls back the claim: the entries stay unpublished for the next attempt.
-                raise ExternalServiceError(
-                    "EXT_5012",
-                    f"outbox: {len(failures)} message(s) refused, {remaining} unacknowledged after "
-                    f"{self.timeout}s",
-                    details={"errors": failures[:10], "claimed": len(rows)},
-                )
-            conn.execute(
-                sa.text("UPDATE event_outbox SET published_at = now() WHERE id = ANY(:ids)"),
-                {"ids": [row.id for row in rows]},
-            )
+            try:
+                producer.begin_transaction()
+                for row in rows:
+                    self._produce(
+                        producer,
+                        row.topic,
+                        bytes(row.payload),
+                        bytes(row.message_key) if row.message_key is not None else None,
+                        decode_headers(row.headers),
+                        report,
+                    )
+                remaining = producer.flush(self.timeout)
+                if failures or remaining:
+                    raise ExternalServiceError(
+                        "EXT_5012",
+                        f"outbox: {len(failures)} message(s) refused, {remaining} unacknowledged after "
+                        f"{self.timeout}s",
+                        details={"errors": failures[:10], "claimed": len(rows)},
+                    )
+                self._commit_claim(conn, producer, [row.id for row in rows])
+            except BaseException as exc:
+                # Aborting the Kafka transaction and rolling back the claim (by raising) leave the
+                # entries unpublished on both sides: the next attempt sends them once.
+                self._abort()
+                if isinstance(exc, KafkaException):
+                    raise ExternalServiceError(
+                        "EXT_5012", f"outbox: Kafka transaction failed: {exc}", details={"claimed": len(rows)}
+                    ) from exc
+                raise
         return _Claim(claimed, len(rows), len(blocked))
 
+    def _commit_claim(self, conn: sa.Connection, producer: Producer, ids: list[int]) -> None:
+        """Mark the claim published (not yet committed in PostgreSQL), then commit it in Kafka.
+
+        Kafka commits first: if PostgreSQL then fails, the entries go out again under the same
+        event ids (which consumers drop); the other order could lose them.
+        """
+        conn.execute(
+            sa.text("UPDATE event_outbox SET published_at = now() WHERE id = ANY(:ids)"), {"ids": ids}
+        )
+        producer.commit_transaction(self.timeout)
+
+    def _abort(self) -> None:
+        if self._producer is None:
+            return
+        try:
+            self._producer.abort_transaction(self.timeout)
+        except KafkaException as exc:
+            # A producer that cannot abort (fenced, fatal, broker gone) is replaced; a new one
+            # with the same transactional id aborts whatever the old one left open.
+            _log.warning("outbox transaction abort failed; producer replaced", error=str(exc))
+            self._producer = None
+
+    @staticmethod
     def _produce(
-        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]], report: Any
+        producer: Producer,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+        report: Any,
     ) -> None:
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=report)
+                producer.produce(topic, value=value, key=key, headers=headers, on_delivery=report)
                 return
             except BufferError:
                 # Local queue full: serve delivery reports until librdkafka has room.
-                self._producer.poll(0.05)
+                producer.poll(0.05)
             except KafkaException as exc:
                 raise ExternalServiceError(
                     "EXT_5012", f"outbox: could not enqueue to {topic}: {exc}", details={"topic": topic}
                 ) from exc
 
     def close(self) -> None:
-        """Wait for anything in flight (normally nothing: every claim flushes)."""
-        self._producer.flush(self.timeout)
+        """Wait for anything in flight (normally nothing: every claim commits or aborts)."""
+        if self._producer is not None:
+            self._producer.flush(self.timeout)
 
     def __enter__(self) -> OutboxRelay:
         return self
