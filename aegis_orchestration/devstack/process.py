@@ -98,6 +98,12 @@ def terminate(pid: int, expect: str | None = None, timeout: float = 10.0) -> Non
     if not alive(pid, expect):
         return
     try:
+        # Taken first: a child that started a session of its own (the Milvus launcher's server)
+        # escapes killpg and would keep its ports after its parent is gone.
+        descendants = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
+    try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
@@ -111,3 +117,11 @@ def terminate(pid: int, expect: str | None = None, timeout: float = 10.0) -> Non
     # Reap it if we are its parent, so it does not linger as a zombie.
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+    for child in descendants:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, left = psutil.wait_procs(descendants, timeout=timeout)
+    for child in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs(left, timeout=timeout)
