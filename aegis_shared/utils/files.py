@@ -63,6 +63,8 @@ def safe_filename(name: str, *, max_bytes: int = MAX_NAME_BYTES) -> str:
     extension kept. Raises ``VALID_3023`` when nothing usable is left."""
     text = unicodedata.normalize("NFC", name)
     text = re.split(r"[/\\]", text)[-1]
+    # Whitespace (tabs, newlines) becomes a space first, so words stay apart once controls go.
+    text = _SPACES.sub(" ", text)
     text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
     text = _SPACES.sub(" ", _RESERVED.sub("_", text)).strip(" .")
     if not text.strip("_ "):

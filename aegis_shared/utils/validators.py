@@ -68,6 +68,8 @@ def parse_business_number(value: str) -> BusinessNumber:
     Raises ``VALID_3020`` saying whether the length or the check digit is wrong.
     """
     digits = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
+    if not digits:
+        raise ValidationError("VALID_3020", "business registration number is empty")
     if not digits.isascii() or not digits.isdigit():
         raise ValidationError("VALID_3020", "a business registration number holds only digits and hyphens")
     if len(digits) != 10:

@@ -219,7 +219,9 @@ def test_logging_the_settings_shows_no_secret(
     log = get_logger("aegis.test.config")
     log.info("settings loaded", settings=settings, dumped=settings.model_dump())
     log.info(f"effective settings {settings!r} / {settings.model_dump()}")
-    log.warning("a caller pasted the key %s into a message", settings.data_portal_service_key.get_secret_value())
+    log.warning(
+        "a caller pasted the key %s into a message", settings.data_portal_service_key.get_secret_value()
+    )
 
     text = log_output.getvalue()
     lines = [json.loads(line) for line in text.splitlines()]
