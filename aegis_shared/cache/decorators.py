@@ -153,8 +153,9 @@ class _CachedCall:
 
     def ttl_ms(self, value: Any) -> int:
         base = self.negative_ttl if value is None else self.ttl
-        assert base is not None
-        return max(int(base * 1000 * random.uniform(1 - self.jitter, 1)), 1)
+        if base is None:  # should_store() lets None through only with a negative_ttl
+            raise ValueError("None is cached only when a negative_ttl is set")
+        return max(int(base * 1000 * random.uniform(1 - self.jitter, 1)), 1)  # nosec B311 # TTL jitter spreads expiries; nothing secret
 
     def should_store(self, value: Any) -> bool:
         return value is not None or self.negative_ttl is not None
