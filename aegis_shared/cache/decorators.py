@@ -226,11 +226,12 @@ def cache_result(
         def cache_key(*args: Any, **kwargs: Any) -> str:
             return call.keys(args, kwargs)
 
+        # The documented helpers (fn.cache_key, fn.invalidate, ...) are attributes set on the wrapper.
         wrapper.cache_key = cache_key  # type: ignore[attr-defined]
         wrapper.invalidate = lambda *a, **kw: call.cache.delete(cache_key(*a, **kw))  # type: ignore[attr-defined]
         wrapper.invalidate_all = lambda: call.cache.invalidate_pattern(f"{call.keys.base}:*")  # type: ignore[attr-defined]
         wrapper.cached_call = call  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 

@@ -15,7 +15,9 @@ from types import MappingProxyType
 from typing import Literal
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+
+# The package's stubs leave NewTopic out of confluent_kafka.admin's exports; it is public API.
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from aegis_shared.config import Settings
 from aegis_shared.errors import ExternalServiceError, SystemError_

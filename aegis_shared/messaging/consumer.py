@@ -174,14 +174,15 @@ class EventConsumer:
                 msg = self._consumer.poll(self.poll_timeout)
                 if msg is None:
                     continue
-                if msg.error() is not None:
-                    self._on_consumer_error(msg.error())
+                error = msg.error()
+                if error is not None:
+                    self._on_consumer_error(error)
                     continue
                 last_message = time.monotonic()
                 self._process(msg, stats, stop_event)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         return stats
 
     def _should_stop(self, stop_event: threading.Event | None) -> bool:
