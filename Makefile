@@ -43,9 +43,13 @@ run: setup
 	set -a; eval "$$($(BIN)/aegis devstack env --root $(STACK_ROOT))"; set +a; \
 	  $(BIN)/aegis demo
 
-## The full test suite (CI runs exactly this).
+## The full test suite (CI runs exactly this): the quality gates first (mypy --strict on the
+## library, bandit on both packages; settings in pyproject.toml), then pytest with coverage,
+## which fails below the floor set by --cov-fail-under in pyproject.toml.
 test: setup
-	$(BIN)/pytest
+	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml -r aegis_shared aegis_orchestration
+	$(BIN)/pytest --cov
 
 ## Dagster UI on http://127.0.0.1:3000 against the local stack.
 dev: setup

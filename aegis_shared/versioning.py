@@ -63,7 +63,8 @@ def deprecated(version: str, reason: str, *, removed_in: str | None = None) -> C
                 warnings.warn(message, AegisDeprecationWarning, stacklevel=2)
                 original_init(self, *args, **kwargs)
 
-            obj.__init__ = __init__  # type: ignore[misc]
+            obj.__init__ = __init__  # type: ignore[method-assign]  # wrapping the class's own __init__ is the point
+            # PEP 702's __deprecated__ marker: an attribute mypy's types for classes and functions lack.
             obj.__deprecated__ = message  # type: ignore[attr-defined]
             return obj
 
@@ -74,6 +75,7 @@ def deprecated(version: str, reason: str, *, removed_in: str | None = None) -> C
                 warnings.warn(message, AegisDeprecationWarning, stacklevel=2)
                 return await obj(*args, **kwargs)
 
+            # The wrapper keeps fn's signature (functools.wraps); mypy cannot see that, nor the marker.
             async_wrapper.__deprecated__ = message  # type: ignore[attr-defined]
             return async_wrapper  # type: ignore[return-value]
 
@@ -82,6 +84,7 @@ def deprecated(version: str, reason: str, *, removed_in: str | None = None) -> C
             warnings.warn(message, AegisDeprecationWarning, stacklevel=2)
             return obj(*args, **kwargs)
 
+        # The wrapper keeps fn's signature (functools.wraps); mypy cannot see that, nor the marker.
         wrapper.__deprecated__ = message  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 

@@ -76,7 +76,7 @@ def rejection_table(rejected: Sequence[Rejection], limit: int = 50) -> str:
     for item in rejected[:limit]:
         lines.append(f"| {item.source_id or '—'} | {item.code} | {_cell(item.reason)} |")
     if len(rejected) > limit:
-        lines.append(f"| … | | {len(rejected) - limit} more: SELECT * FROM collection_rejections |")
+        lines.append(f"| … | | {len(rejected) - limit} more: SELECT * FROM collection_rejections |")  # nosec B608 # markdown for the run summary, not a query
     return "\n".join(lines)
 
 

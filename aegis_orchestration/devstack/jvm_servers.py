@@ -127,7 +127,7 @@ class KafkaServer:
         if (self.home / "data" / "meta.properties").exists():
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        result = subprocess.run(
+        result = subprocess.run(  # nosec B603 # fixed argv: our java binary and paths, no shell
             # "=" form: a base64url id may start with "-", which argparse would take for an option.
             self._java(
                 "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={self.config}"
@@ -293,7 +293,7 @@ class OpenSearchServer:
         work.mkdir(parents=True)
         (work / "AegisOpenSearch.java").write_bytes(text)
         libs = ":".join(str(jar) for jar in maven.jars("opensearch"))
-        result = subprocess.run(
+        result = subprocess.run(  # nosec B603 # fixed argv: our java binary and paths, no shell
             [
                 maven.java_binary(),
                 "-cp",
@@ -350,7 +350,7 @@ class OpenSearchServer:
     def _answers(self) -> bool:
         if not port_open(self.port):
             return False
-        with urllib.request.urlopen(f"{self.url}/_cluster/health", timeout=2) as response:
+        with urllib.request.urlopen(f"{self.url}/_cluster/health", timeout=2) as response:  # nosec B310 # http://127.0.0.1 of the OpenSearch we started
             return json.loads(response.read())["status"] in ("green", "yellow")
 
     def running(self, pid: int | None) -> bool:

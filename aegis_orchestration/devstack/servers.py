@@ -78,7 +78,7 @@ class PostgresServer:
             shutil.chown(self.socket_dir, "postgres", "postgres")
         if (
             os.geteuid() == 0
-            and subprocess.run(
+            and subprocess.run(  # nosec B603 B607 # runuser from PATH as root, fixed argv, no shell
                 ["runuser", "-u", "postgres", "--", "test", "-w", str(self.root / "postgres")], check=False
             ).returncode
             != 0
@@ -125,11 +125,12 @@ class PostgresServer:
         for database in ("aegis", "dagster"):
             self._ensure_database(database)
         pid = self._pid()
-        assert pid is not None
+        if pid is None:
+            raise StackError(f"PostgreSQL answers but wrote no pid file under {self.data_dir}")
         return pid
 
     def _run(self, cmd: list[str]) -> None:
-        result = subprocess.run(_as_postgres_user(cmd), capture_output=True, text=True, check=False)
+        result = subprocess.run(_as_postgres_user(cmd), capture_output=True, text=True, check=False)  # nosec B603 # PostgreSQL's own binaries with fixed arguments, no shell
         if result.returncode != 0:
             raise StackError(f"{Path(cmd[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
 

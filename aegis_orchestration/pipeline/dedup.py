@@ -21,7 +21,6 @@ later day joins the existing policy, which keeps its id and gains the new source
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from rapidfuzz import fuzz
 
 from aegis_shared.models import Announcement
 from aegis_shared.text import region_codes
-from aegis_shared.text.regions import is_region_label
+from aegis_shared.text.normalise import fold_width, squeeze, strip_region_labels
 
 SOURCE_PRIORITY = ("bizinfo", "kstartup", "mss", "rss", "web")
 
@@ -42,10 +41,8 @@ _NUMBER = re.compile(r"\d+")
 # Words that name one edition of a recurring call; a different (or missing) one is another call.
 _EDITION_WORDS = re.compile(r"상반기|하반기|전반기|후반기|추가\s*모집|추가\s*공고|추경")
 
-_BRACKETED = re.compile(r"^\s*[\[\(（【<〈]([^\]\)）】>〉]{0,40})[\]\)）】>〉]\s*")
 # "제3기" is "3기", "제 1차" is "1차"; 제주 is not touched.
 _ORDINAL_PREFIX = re.compile(r"제\s*(?=\d)")
-_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 # "2026년도 X" is "2026년 X"; the 도 of "2026년 도시재생" is not.
 _YEAR = re.compile(r"(?<!\d)(20\d\d)\s*년(?:도(?![가-힣]))?")
 # Words that say what kind of notice this is, not which programme: "모집 공고" = "모집" = "공고".
@@ -59,11 +56,8 @@ def normalise_title(title: str) -> str:
     regions are compared on their own in :func:`conflicts`). Any other label keeps its words:
     ``(수원시)`` and ``(용인시)`` editions are two programmes.
     """
-    text = unicodedata.normalize("NFKC", title.replace("ㆍ", "·"))
-    while (label := _BRACKETED.match(text)) and is_region_label(label.group(1)):
-        text = text[label.end() :]
-    text = _ORDINAL_PREFIX.sub("", _YEAR.sub(r"\1", text))
-    return _NOISE.sub("", text).lower()
+    text = strip_region_labels(fold_width(title))
+    return squeeze(_ORDINAL_PREFIX.sub("", _YEAR.sub(r"\1", text)))
 
 
 @dataclass(frozen=True)
@@ -77,7 +71,7 @@ class TitleMarks:
 
 def title_marks(title: str) -> TitleMarks:
     """The regions, numbers (years, rounds, cohorts) and edition words a title names."""
-    text = _YEAR_SUFFIX.sub("년", unicodedata.normalize("NFKC", title))
+    text = _YEAR_SUFFIX.sub("년", fold_width(title))
     text = _SHORT_YEAR.sub(lambda m: f"20{m.group(1)}년", text)
     editions = frozenset(re.sub(r"\s+", "", m.group(0)) for m in _EDITION_WORDS.finditer(text))
     return TitleMarks(
@@ -160,7 +154,7 @@ def _evidence(member: Announcement, leader: Announcement, score: float) -> Merge
 
 
 def normalise_org(org: str | None) -> str:
-    return _NOISE.sub("", unicodedata.normalize("NFKC", org or "")).lower()
+    return squeeze(fold_width(org or ""))
 
 
 def block_key(item: Announcement) -> str:

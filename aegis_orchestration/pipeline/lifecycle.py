@@ -16,13 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from aegis_shared.config import DEFAULT_QUALITY_WEIGHTS, QUALITY_DIMENSIONS, Settings
 from aegis_shared.models import Announcement, PolicyStatus
-
-SEOUL = ZoneInfo("Asia/Seoul")
+from aegis_shared.utils.dates import seoul_today
 
 PERIOD_ENDED = "period_ended"
 CLOSED_BY_SOURCE = "closed_by_source"
@@ -44,11 +42,6 @@ SERVABLE_SQL = (
     "status = 'active' AND deleted_at IS NULL AND NOT closed_by_source "
     "AND (period_end IS NULL OR period_end >= :today)"
 )
-
-
-def seoul_today(now: datetime | None = None) -> date:
-    """The current day in Asia/Seoul, the day every lifecycle decision is made for."""
-    return (now or datetime.now(SEOUL)).astimezone(SEOUL).date()
 
 
 def as_of(settings: Settings) -> date:

@@ -85,7 +85,7 @@ def load_pending(engine: sa.Engine) -> list[Announcement]:
     version (``staged_content``), which stays served until the cold path decides on the change.
     """
     query = sa.text(
-        f"SELECT source, source_id, content_hash, {', '.join(ANNOUNCEMENT_COLUMNS)}, collected_at, "
+        f"SELECT source, source_id, content_hash, {', '.join(ANNOUNCEMENT_COLUMNS)}, collected_at, "  # nosec B608 # column names from a module constant; values are bound
         "created_at, staged_content FROM policies "
         "WHERE (status = :status OR staged_content IS NOT NULL) AND deleted_at IS NULL ORDER BY id"
     )
@@ -126,7 +126,7 @@ def load_stored(engine: sa.Engine, records: Sequence[Announcement]) -> list[Stor
     keys = sorted({block_key(r) for r in records})
     ids = sorted({r.policy_id for r in records})
     query = sa.text(
-        f"SELECT id, source, source_id, source_ids, status, content_hash, collected_at, created_at, "
+        f"SELECT id, source, source_id, source_ids, status, content_hash, collected_at, created_at, "  # nosec B608 # column names from a module constant; values are bound
         f"{', '.join(ANNOUNCEMENT_COLUMNS)} FROM policies "
         "WHERE deleted_at IS NULL AND ("
         "(status <> :archived AND ((status = :active AND dedup_key = ANY(:keys)) OR id = ANY(:ids))) "
@@ -253,7 +253,7 @@ _MERGE_SOURCE_IDS = sa.text(
     FROM unnest(CAST(:ids AS text[]), CAST(:source_ids AS text[])) AS v(id, source_ids)
     WHERE p.id = v.id AND NOT p.source_ids @> CAST(v.source_ids AS jsonb)
     RETURNING p.id, p.version, p.status, p.source_ids
-    """
+    """  # nosec B608 # SQL fragment from merged_source_ids(); values are bound
 )
 
 

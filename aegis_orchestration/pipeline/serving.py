@@ -41,7 +41,7 @@ _SEPARATOR = "\x1f"
 def serving_fingerprints(engine: sa.Engine, derivation: str) -> dict[str, str]:
     """policy id -> fingerprint, under ``derivation``, of every policy the serving stores must hold."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(f"SELECT id, content_hash FROM policies WHERE {_SERVING}"), _today())
+        rows = conn.execute(sa.text(f"SELECT id, content_hash FROM policies WHERE {_SERVING}"), _today())  # nosec B608 # the servable filter is a module constant; :today is bound
         return {policy_id: store_fingerprint(content_hash, derivation) for policy_id, content_hash in rows}
 
 
@@ -66,7 +66,7 @@ def iter_documents(
         yield from _scan(engine, wanted, derivation, batch_size)
         return
     ordered = sorted(wanted)
-    query = sa.text(f"SELECT {_DOCUMENT_COLUMNS} FROM policies WHERE id = ANY(:ids) AND {_SERVING}")
+    query = sa.text(f"SELECT {_DOCUMENT_COLUMNS} FROM policies WHERE id = ANY(:ids) AND {_SERVING}")  # nosec B608 # module constants only; ids and :today are bound
     for start in range(0, len(ordered), batch_size):
         with engine.connect() as conn:
             rows = conn.execute(query, {"ids": ordered[start : start + batch_size], **_today()}).all()
@@ -84,7 +84,7 @@ def _scan(
         try:
             cursor.itersize = batch_size
             cursor.execute(
-                f"SELECT {_DOCUMENT_COLUMNS} FROM policies WHERE {_SERVING.replace(':today', '%(today)s')}",
+                f"SELECT {_DOCUMENT_COLUMNS} FROM policies WHERE {_SERVING.replace(':today', '%(today)s')}",  # nosec B608 # module constants only; today is a bound parameter
                 _today(),
             )
             while rows := cursor.fetchmany(batch_size):
@@ -130,7 +130,7 @@ def record_sync_state(engine: sa.Engine, store: str, synced: dict[str, str], del
             conn.execute(
                 # One statement per batch, however many rows.
                 sa.text(
-                    "INSERT INTO store_sync_state (store, policy_id, content_hash) "
+                    "INSERT INTO store_sync_state (store, policy_id, content_hash) "  # nosec B608 # columns is one of two fixed fragments; values are bound
                     f"SELECT :store, pid, hash FROM unnest({columns}) AS t(pid, hash) "
                     "ON CONFLICT (store, policy_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, "
                     "synced_at = now()"

@@ -11,7 +11,6 @@ and ``PolicyCollected`` only ever hold ``s***@korea.kr`` and ``044-204-****``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -34,31 +33,12 @@ from aegis_orchestration.sources.portal import check_result_header, load_json, r
 from aegis_orchestration.sources.xmldoc import child_text, children_text, parse_xml
 from aegis_shared.models import Announcement
 from aegis_shared.text import Period, parse_period, split_region_prefix
+from aegis_shared.utils.contacts import mask_email, mask_phone
 
 SOURCE = "mss"
 ORGANIZATION = "중소벤처기업부"
 PUBLIC_BASE = "https://www.mss.go.kr"
 API_PATH = "/1421000/mssBizService_v2/getbizList_v2"
-
-_DIGIT = re.compile(r"\d")
-
-
-def mask_email(value: str) -> str:
-    """``staff7@korea.kr`` → ``s***@korea.kr``: the organisation stays visible, the person does not."""
-    local, at, domain = value.strip().partition("@")
-    if not at or not local or not domain:
-        return "***" if value.strip() else value
-    return f"{local[0]}***@{domain}"
-
-
-def mask_phone(value: str) -> str:
-    """``044-204-7001`` → ``044-204-****``: the last four digits (the person's line) are masked."""
-    positions = [m.start() for m in _DIGIT.finditer(value)][-4:]
-    chars = list(value)
-    for position in positions:
-        chars[position] = "*"
-    return "".join(chars)
-
 
 MASKED_FIELDS: dict[str, Callable[[str], str]] = {"writerEmail": mask_email, "writerPhone": mask_phone}
 """Contact fields masked inside the connector, before any record, original or event holds them."""

@@ -37,7 +37,7 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escape() writes XML; nothing is parsed
 
 from aegis_orchestration.sources import bizinfo, kstartup, mss
 from aegis_orchestration.sources.days import parse_day

@@ -6,7 +6,7 @@ other feeds are still collected; only when every feed fails does the source fail
 
 from __future__ import annotations
 
-import xml.sax
+import xml.sax  # nosec B406 # only SAXException, for isinstance; feedparser parses
 from collections.abc import Mapping
 from datetime import date
 from typing import Any

@@ -53,13 +53,14 @@ def get_authenticator(request: Request) -> Authenticator:
         raise SystemError_(
             "SYS_7003", "No authenticator configured; call setup_aegis(app, authenticator=...)"
         )
-    return authenticator
+    configured: Authenticator = authenticator
+    return configured
 
 
 def current_principal(request: Request) -> Principal:
     """The verified caller; raises the token's AUTH code (401) when there is none."""
     state = request.state
-    principal = getattr(state, "principal", None)
+    principal: Principal | None = getattr(state, "principal", None)
     if principal is not None:
         return principal
     error = getattr(state, "auth_error", None)

@@ -45,14 +45,16 @@ def error_response(error: AegisError, request: Request) -> JSONResponse:
 
 
 async def _aegis_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AegisError)
+    if not isinstance(exc, AegisError):  # registered for AegisError only; anything else is a 500
+        raise exc
     log = logger.warning if exc.http_status < 500 else logger.error
     log("request_failed", code=exc.code, status=exc.http_status, path=request.url.path)
     return error_response(exc, request)
 
 
 async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):  # registered for RequestValidationError only
+        raise exc
     errors = [
         # "loc" starts with where the value came from (body, query, path, header).
         {

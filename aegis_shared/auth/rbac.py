@@ -130,8 +130,9 @@ def _guard(check: Callable[[Principal], None]) -> Callable[[Callable[P, R]], Cal
             @functools.wraps(fn)
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
                 check(_find_principal(sig, args, kwargs))
-                return await fn(*args, **kwargs)  # type: ignore[misc]
+                return await fn(*args, **kwargs)
 
+            # For coroutine functions the async wrapper stands in for fn; mypy cannot tie the two types.
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)

@@ -153,8 +153,9 @@ class _CachedCall:
 
     def ttl_ms(self, value: Any) -> int:
         base = self.negative_ttl if value is None else self.ttl
-        assert base is not None
-        return max(int(base * 1000 * random.uniform(1 - self.jitter, 1)), 1)
+        if base is None:  # should_store() lets None through only with a negative_ttl
+            raise ValueError("None is cached only when a negative_ttl is set")
+        return max(int(base * 1000 * random.uniform(1 - self.jitter, 1)), 1)  # nosec B311 # TTL jitter spreads expiries; nothing secret
 
     def should_store(self, value: Any) -> bool:
         return value is not None or self.negative_ttl is not None
@@ -225,11 +226,12 @@ def cache_result(
         def cache_key(*args: Any, **kwargs: Any) -> str:
             return call.keys(args, kwargs)
 
+        # The documented helpers (fn.cache_key, fn.invalidate, ...) are attributes set on the wrapper.
         wrapper.cache_key = cache_key  # type: ignore[attr-defined]
         wrapper.invalidate = lambda *a, **kw: call.cache.delete(cache_key(*a, **kw))  # type: ignore[attr-defined]
         wrapper.invalidate_all = lambda: call.cache.invalidate_pattern(f"{call.keys.base}:*")  # type: ignore[attr-defined]
         wrapper.cached_call = call  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 

@@ -14,7 +14,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -139,10 +139,11 @@ class RedisCache:
     # -- sync operations -----------------------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
-        return self._run("get", lambda: self.client.get(key), None)
+        # Clients are built without decode_responses, so values come back as bytes.
+        return self._run("get", lambda: cast("bytes | None", self.client.get(key)), None)
 
     def set(self, key: str, value: bytes, ttl_ms: int) -> bool:
-        return bool(self._run("set", lambda: self.client.set(key, value, px=max(ttl_ms, 1)), False))
+        return self._run("set", lambda: bool(self.client.set(key, value, px=max(ttl_ms, 1))), False)
 
     def delete(self, *keys: str) -> int:
         return int(self._run("delete", lambda: self.client.unlink(*keys), 0)) if keys else 0
@@ -166,7 +167,10 @@ class RedisCache:
     def try_lock(self, key: str, ttl_ms: int) -> str | None:
         """Take the computation lock for ``key``: a token, ``None`` if held, ``""`` if Redis is down."""
         token = uuid.uuid4().hex
-        taken = self._run("lock", lambda: self.client.set(key, token, nx=True, px=ttl_ms), "")
+        down: bool | str | None = ""  # what _run answers when Redis is unreachable
+        taken = self._run(
+            "lock", lambda: cast("bool | None", self.client.set(key, token, nx=True, px=ttl_ms)), down
+        )
         if taken == "":
             return ""
         return token if taken else None
@@ -182,7 +186,9 @@ class RedisCache:
     # -- async operations ----------------------------------------------------------------------
 
     async def aget(self, key: str) -> bytes | None:
-        return await self._arun("get", lambda: self.async_client.get(key), None)
+        return await self._arun(
+            "get", lambda: cast("Awaitable[bytes | None]", self.async_client.get(key)), None
+        )
 
     async def aset(self, key: str, value: bytes, ttl_ms: int) -> bool:
         return bool(
@@ -209,7 +215,11 @@ class RedisCache:
 
     async def atry_lock(self, key: str, ttl_ms: int) -> str | None:
         token = uuid.uuid4().hex
-        taken = await self._arun("lock", lambda: self.async_client.set(key, token, nx=True, px=ttl_ms), "")
+        taken: bool | str | None = await self._arun(
+            "lock",
+            lambda: cast("Awaitable[bool | None]", self.async_client.set(key, token, nx=True, px=ttl_ms)),
+            "",
+        )
         if taken == "":
             return ""
         return token if taken else None

@@ -27,10 +27,16 @@ def json_pointer(parts: Any) -> str:
 def _pointer(error: SchemaViolation) -> str:
     parts = list(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [name for name in error.validator_value if name not in error.instance]
+        missing = [name for name in _required_names(error) if name not in error.instance]
         if missing:
             parts.append(missing[0])
     return json_pointer(parts)
+
+
+def _required_names(error: SchemaViolation) -> list[str]:
+    """The names a ``required`` keyword lists (jsonschema types ``validator_value`` as maybe unset)."""
+    value = error.validator_value
+    return [str(name) for name in value] if isinstance(value, list | tuple) else []
 
 
 def _expected(error: SchemaViolation) -> Any:
@@ -39,7 +45,7 @@ def _expected(error: SchemaViolation) -> Any:
     if error.validator == "required":
         return [
             n
-            for n in error.validator_value
+            for n in _required_names(error)
             if not isinstance(error.instance, dict) or n not in error.instance
         ]
     value = error.validator_value

@@ -47,6 +47,7 @@ def _coded(func: F) -> F:
             click.echo(f"[{exc.code}] {exc.message}", err=True)
             raise SystemExit(1) from exc
 
+    # functools.wraps keeps the command's signature; mypy types the wrapper as (*args, **kwargs).
     return wrapper  # type: ignore[return-value]
 
 

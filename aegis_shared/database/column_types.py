@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -70,11 +71,11 @@ class ColumnType:
         """The foreign-key compatibility family (``base`` itself when it has none)."""
         return "array:" * self.array_dims + _FAMILIES.get(self.base, self.base)
 
-    def to_sqlalchemy(self) -> sa.types.TypeEngine:
+    def to_sqlalchemy(self) -> sa.types.TypeEngine[Any]:
         """The SQLAlchemy type; serial becomes an autoincrementing integer primary key."""
         type_cls = ischema_names[self.base]
         if self.base == "timestamp with time zone" or self.base == "time with time zone":
-            inner: sa.types.TypeEngine = type_cls(timezone=True)
+            inner: sa.types.TypeEngine[Any] = type_cls(timezone=True)
         elif self.base in ("timestamp", "timestamp without time zone", "time", "time without time zone"):
             inner = type_cls(timezone=False)
         elif self.args:
@@ -130,9 +131,10 @@ def is_widening(old: ColumnType, new: ColumnType) -> bool:
     return bool(old.base == "real" and new.base == "double precision")
 
 
-def type_from_sqlalchemy(type_: sa.types.TypeEngine) -> ColumnType:
+def type_from_sqlalchemy(type_: sa.types.TypeEngine[Any]) -> ColumnType:
     """Best-effort inverse of :meth:`ColumnType.to_sqlalchemy`, for reflected columns."""
-    compiled = type_.compile(dialect=postgresql.dialect())
+    # SQLAlchemy's dialect constructors carry no annotations.
+    compiled = type_.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
     try:
         return parse_column_type(compiled)
     except ValueError:

@@ -314,6 +314,7 @@ class MigrationCoordinator:
     ) -> None:
         # Outcomes other than success are written after the rollback, in their own transaction.
         with self.engine.begin() as connection:
+            # _row() builds exactly record()'s keyword arguments; as a dict mypy sees only object values.
             history.record(connection, **self._row(plan, status, started, clock, **extra))  # type: ignore[arg-type]
 
 

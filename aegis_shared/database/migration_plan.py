@@ -138,7 +138,11 @@ def _flatten(ops: Iterable[alembic_ops.MigrateOperation]) -> list[tuple[str, ale
         if isinstance(op, alembic_ops.ModifyTableOps):
             flat += [(op.table_name, inner) for inner in op.ops]
         elif isinstance(op, _TABLE_LEVEL_OPS):
-            flat.append((op.table_name, op))
+            # Every concrete op of these kinds names its table (AddConstraintOp only via subclasses).
+            table_name = getattr(op, "table_name", None)
+            if not isinstance(table_name, str):  # pragma: no cover - as for unknown op types below
+                raise TypeError(f"alembic operation {type(op).__name__} names no table")
+            flat.append((table_name, op))
         else:  # pragma: no cover - alembic adds op types rarely; fail loudly rather than skip
             raise TypeError(f"unsupported alembic operation {type(op).__name__}")
     return flat
@@ -219,7 +223,8 @@ def _prepare(op: alembic_ops.MigrateOperation) -> None:
     # A type change PostgreSQL cannot cast implicitly needs USING; an explicit cast is what a
     # person would write, and it fails loudly (inside the transaction) on values that do not fit.
     if isinstance(op, alembic_ops.AlterColumnOp) and op.modify_type is not None:
-        target = op.modify_type.compile(dialect=postgresql.dialect())
+        # SQLAlchemy's dialect constructors carry no annotations.
+        target = op.modify_type.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
         op.kw.setdefault("postgresql_using", f'"{op.column_name}"::{target}')
 
 
@@ -236,7 +241,7 @@ def _phase(op: alembic_ops.MigrateOperation) -> int:
 def _reflected_drop_order(connection: sa.Connection, tables: list[str]) -> list[str]:
     """Tables to drop, referencing tables before the tables they reference."""
     inspector = sa.inspect(connection)
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(tables)
     for name in tables:
         for fk in inspector.get_foreign_keys(name):
@@ -276,6 +281,8 @@ def compute_plan(
         opts={"compare_type": True, "include_name": include_name, "target_metadata": metadata},
     )
     script = produce_migrations(context, metadata)
+    if script.upgrade_ops is None:  # produce_migrations always sets it; alembic types it optional
+        raise RuntimeError("alembic produced no upgrade operations")
     previous_columns = previously_managed_columns or {}
     flat = [
         (table, op)

@@ -251,31 +251,40 @@ class AsyncRepository:
             )
 
     async def get(self, key: Any, *, include_deleted: bool = False) -> Row | None:
-        return await self._call("get", key, include_deleted=include_deleted)
+        result: Row | None = await self._call("get", key, include_deleted=include_deleted)
+        return result
 
     async def get_many(self, keys: Iterable[Any], *, include_deleted: bool = False) -> list[Row]:
-        return await self._call("get_many", list(keys), include_deleted=include_deleted)
+        result: list[Row] = await self._call("get_many", list(keys), include_deleted=include_deleted)
+        return result
 
     async def count(self, filters: Filters | None = None, *, include_deleted: bool = False) -> int:
-        return await self._call("count", filters, include_deleted=include_deleted)
+        result: int = await self._call("count", filters, include_deleted=include_deleted)
+        return result
 
     async def exists(self, filters: Filters | None = None, *, include_deleted: bool = False) -> bool:
-        return await self._call("exists", filters, include_deleted=include_deleted)
+        result: bool = await self._call("exists", filters, include_deleted=include_deleted)
+        return result
 
     async def page(self, **kwargs: Any) -> Page:
-        return await self._call("page", **kwargs)
+        result: Page = await self._call("page", **kwargs)
+        return result
 
     async def create(self, values: Mapping[str, Any]) -> Row:
-        return await self._call("create", values)
+        result: Row = await self._call("create", values)
+        return result
 
     async def bulk_upsert(self, rows: Sequence[Mapping[str, Any]], **kwargs: Any) -> int:
-        return await self._call("bulk_upsert", rows, **kwargs)
+        result: int = await self._call("bulk_upsert", rows, **kwargs)
+        return result
 
     async def update(self, key: Any, values: Mapping[str, Any], *, include_deleted: bool = False) -> Row:
-        return await self._call("update", key, values, include_deleted=include_deleted)
+        result: Row = await self._call("update", key, values, include_deleted=include_deleted)
+        return result
 
     async def soft_delete(self, key: Any) -> bool:
-        return await self._call("soft_delete", key)
+        result: bool = await self._call("soft_delete", key)
+        return result
 
 
 def _one_or_none(result: sa.CursorResult[Any]) -> Row | None:

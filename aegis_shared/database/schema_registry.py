@@ -14,11 +14,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pydantic
 import sqlalchemy as sa
 import yaml
+from sqlalchemy.sql.schema import SchemaItem
 
 from aegis_shared.database.errors import SchemaDefinitionError, SchemaProblem, SchemaReferenceError
 from aegis_shared.database.table_schema import ReferentialAction, TableSchema
@@ -215,9 +217,9 @@ class SchemaRegistry:
         return self._sources.get(name, f"<{name}>")
 
     # ------------------------------------------------------------------ graph
-    def dependency_graph(self) -> nx.DiGraph:
+    def dependency_graph(self) -> nx.DiGraph[str]:
         """Edges run from a referenced table to the table that references it (creation order)."""
-        graph = nx.DiGraph()
+        graph: nx.DiGraph[str] = nx.DiGraph()
         graph.add_nodes_from(self._tables)
         for table in self._tables.values():
             for ref in table.references:
@@ -325,7 +327,7 @@ class SchemaRegistry:
         metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
         for name in self.migration_order():
             table = self._tables[name]
-            items: list[sa.SchemaItem] = []
+            items: list[SchemaItem] = []
             for column in table.columns:
                 ctype = column.column_type
                 default = column.default_sql
@@ -358,7 +360,7 @@ class SchemaRegistry:
                     )
                 )
             for index in table.indexes:
-                partial = {"postgresql_where": sa.text(index.where)} if index.where else {}
+                partial: dict[str, Any] = {"postgresql_where": sa.text(index.where)} if index.where else {}
                 items.append(sa.Index(index.name, *index.columns, unique=index.unique, **partial))
             sa.Table(name, metadata, *items, comment=table.description)
         return metadata

@@ -100,6 +100,7 @@ def run_in_transaction(
     """
     bind = engine.execution_options(isolation_level=isolation_level) if isolation_level else engine
     try:
+        # tenacity's keyword arguments, built once by _policy(); a dict of them types as object.
         for attempt in Retrying(**_policy(attempts, base_delay)):  # type: ignore[arg-type]
             with attempt, bind.begin() as connection:
                 result = work(connection)
@@ -119,6 +120,7 @@ async def run_in_transaction_async(
     """Async :func:`run_in_transaction`."""
     bind = engine.execution_options(isolation_level=isolation_level) if isolation_level else engine
     try:
+        # tenacity's keyword arguments, built once by _policy(); a dict of them types as object.
         async for attempt in AsyncRetrying(**_policy(attempts, base_delay)):  # type: ignore[arg-type]
             with attempt:
                 async with bind.begin() as connection:

@@ -71,4 +71,5 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> Vectors:
         check_texts([text])
-        return self._encode([f"query: {text}" if self._prefix else text])[0]
+        vector: Vectors = self._encode([f"query: {text}" if self._prefix else text])[0]
+        return vector

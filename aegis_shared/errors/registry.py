@@ -108,6 +108,13 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "이 서비스에 대한 접근 권한이 없습니다.",
         "Request a service token for this audience.",
     ),
+    (
+        "AUTH_1020",
+        500,
+        "Stored password hash is unreadable",
+        "인증 처리 중 오류가 발생했습니다.",
+        "The stored value is not an Argon2 hash: reset the account's password.",
+    ),
     # Authorization
     (
         "AUTHZ_2001",
@@ -202,6 +209,49 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "Invalid schema definition",
         "스키마 정의가 올바르지 않습니다.",
         "Fix the schema file at the reported location.",
+    ),
+    (
+        "VALID_3020",
+        400,
+        "Invalid business registration number",
+        "사업자등록번호가 올바르지 않습니다.",
+        "Enter the 10-digit number (XXX-XX-XXXXX) exactly as on the registration certificate.",
+    ),
+    (
+        "VALID_3021",
+        400,
+        "Invalid phone number",
+        "전화번호 형식이 올바르지 않습니다.",
+        "Enter a Korean number such as 010-1234-5678 or 02-123-4567.",
+    ),
+    (
+        "VALID_3022",
+        400,
+        "Invalid e-mail address",
+        "이메일 주소 형식이 올바르지 않습니다.",
+        "Enter an address such as name@example.kr.",
+    ),
+    (
+        "VALID_3023",
+        400,
+        "Unusable file name",
+        "파일 이름을 사용할 수 없습니다.",
+        "Rename the file with letters or Hangul before its extension.",
+    ),
+    (
+        "VALID_3024",
+        400,
+        "Encrypted value rejected",
+        "암호화된 값을 확인할 수 없습니다.",
+        "The token was altered, expired, or made with a key not in AEGIS_ENCRYPTION_KEYS.",
+    ),
+    ("VALID_3025", 400, "Password is empty", "비밀번호를 입력해주세요.", "Enter a password."),
+    (
+        "VALID_3026",
+        400,
+        "File content does not match its type",
+        "파일 내용이 확장자와 일치하지 않습니다.",
+        "Upload the original file; do not rename files to another extension.",
     ),
     # Database
     ("DB_4001", 404, "Entity not found", "요청하신 정보를 찾을 수 없습니다.", "Check the id."),
@@ -466,6 +516,34 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "Metrics push failed",
         "운영 지표를 전송하지 못했습니다.",
         "Check AEGIS_PUSHGATEWAY_URL and Redis; the totals are kept and go out with the next push.",
+    ),
+    (
+        "SYS_7020",
+        500,
+        "Required setting missing",
+        "서비스 설정 오류가 발생했습니다.",
+        "Set each AEGIS_* variable the message names (or its _FILE variable) for this environment.",
+    ),
+    (
+        "SYS_7021",
+        500,
+        "Setting file unreadable",
+        "서비스 설정 오류가 발생했습니다.",
+        "The AEGIS_*_FILE variable names a file that is missing, unreadable or empty: mount the secret.",
+    ),
+    (
+        "SYS_7022",
+        500,
+        "Setting given twice",
+        "서비스 설정 오류가 발생했습니다.",
+        "Set either AEGIS_X or AEGIS_X_FILE, not both.",
+    ),
+    (
+        "SYS_7023",
+        500,
+        "Invalid encryption key",
+        "서비스 설정 오류가 발생했습니다.",
+        "AEGIS_ENCRYPTION_KEYS holds Fernet keys (aegis_shared.utils.crypto.generate_key), comma-separated.",
     ),
     # Data pipeline: collection
     (

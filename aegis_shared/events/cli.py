@@ -40,6 +40,7 @@ def _coded_errors(func: F) -> F:
                 click.echo(f"  BREAKING {change['kind']} {change['pointer']}", err=True)
             sys.exit(1 if exc.code == "VALID_3006" else 2)
 
+    # functools.wraps keeps the command's signature; mypy types the wrapper as (*args, **kwargs).
     return wrapper  # type: ignore[return-value]
 
 

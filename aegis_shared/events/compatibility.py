@@ -893,10 +893,10 @@ def _maximum_matching(left: int, edges: dict[tuple[int, int], int]) -> set[tuple
     Augmenting paths (Kuhn's algorithm) are tried in order of fewest differences, then index,
     so the result is deterministic and pairs identical members with each other when it can.
     """
-    options: dict[int, list[int]] = {
-        i: sorted((j for (a, j) in edges if a == i), key=lambda j, i=i: (edges[(i, j)], j))
-        for i in range(left)
-    }
+    options: dict[int, list[int]] = {}
+    for i in range(left):
+        # sorted() calls the key before i moves on, so the closure sees the right i.
+        options[i] = sorted((j for (a, j) in edges if a == i), key=lambda j: (edges[(i, j)], j))
     owner: dict[int, int] = {}  # right index -> left index
 
     def augment(i: int, visited: set[int]) -> bool:

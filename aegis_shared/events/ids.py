@@ -30,7 +30,7 @@ def _unix_ms() -> int:
 
 def new_event_id() -> UUID:
     """One UUIDv7: 48-bit Unix milliseconds, version 7, variant 10, 74 random bits."""
-    rand = random.getrandbits(74)
+    rand = random.getrandbits(74)  # nosec B311 # ids must be unique, not unpredictable (module docstring)
     value = (
         (_unix_ms() & 0xFFFF_FFFF_FFFF) << 80
         | 0x7 << 76
@@ -52,9 +52,9 @@ def event_id_lines(n: int) -> str:
     if n == 0:
         return ""
     ms = _unix_ms() & 0xFFFF_FFFF_FFFF
-    rand_a, rand_b_high = random.getrandbits(12), random.getrandbits(14)
+    rand_a, rand_b_high = random.getrandbits(12), random.getrandbits(14)  # nosec B311 # ids must be unique, not unpredictable (module docstring)
     prefix = f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-7{rand_a:03x}-{0x8000 | rand_b_high:04x}-"
-    start = random.getrandbits(_COUNTER_BITS - 1)
+    start = random.getrandbits(_COUNTER_BITS - 1)  # nosec B311 # ids must be unique, not unpredictable (module docstring)
     counters = array("Q", range(start, start + n))
     if sys.byteorder == "little":
         counters.byteswap()

@@ -3,6 +3,11 @@
 Why a processor and not discipline: URLs of the public data portal carry the service key in the
 query string, and exception messages echo payloads with e-mails and phone numbers. Every log line
 passes through :func:`redact` before it is rendered, so nothing relies on the caller remembering.
+
+What counts as an e-mail or a phone number is defined once, in :mod:`aegis_shared.utils.contacts`,
+which the MSS connector's field masking and the validators use too. Logs replace the whole value
+(``[EMAIL]``, ``[PHONE]``) rather than the partial mask stored records keep: a log line needs to
+say that a contact was there, never whose.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
+
+from aegis_shared.utils.contacts import EMAIL_IN_TEXT, PHONE_IN_TEXT
 
 REDACTED = "[REDACTED]"
 EMAIL_MASK = "[EMAIL]"
@@ -23,13 +30,6 @@ SECRET_KEY_PATTERN = re.compile(
     re.IGNORECASE,
 )
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-# Korean phone numbers: mobile 010/011/016-019, Seoul 02, regional 0[3-6]x, internet 070,
-# with or without hyphens, dots or spaces. Latin letters and digits may not touch either end,
-# so content hashes and long ids are left alone; Hangul may (``연락처010-1234-5678``).
-_PHONE = re.compile(
-    r"(?<![0-9A-Za-z])(?:01[016789]|02|0[3-6][1-5]|070)[-. ]?\d{3,4}[-. ]?\d{4}(?![0-9A-Za-z])"
-)
 # Credentials carried in URLs (``?serviceKey=...&crtfcKey=...``) and in header-like text.
 _URL_SECRET = re.compile(
     r"(?i)([?&;](?:service_?key|crtfc_?key|api_?key|access_?token|token|secret|password|key)=)[^&\s#\"']+"
@@ -80,8 +80,8 @@ def mask_text(text: str) -> str:
     text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
     text = _BEARER.sub(lambda m: m.group(1) + " " + REDACTED, text)
     text = _JWT.sub(REDACTED, text)
-    text = _EMAIL.sub(EMAIL_MASK, text)
-    return _PHONE.sub(PHONE_MASK, text)
+    text = EMAIL_IN_TEXT.sub(EMAIL_MASK, text)
+    return PHONE_IN_TEXT.sub(PHONE_MASK, text)
 
 
 def is_secret_key(key: object) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -83,7 +83,9 @@ def install_record_redaction() -> None:
 
 
 def _add_service(service: str | None) -> Processor:
-    def add_service(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    def add_service(
+        _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         if service is not None:
             event_dict.setdefault("service", service)
         return event_dict

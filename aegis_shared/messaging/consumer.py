@@ -205,8 +205,9 @@ class EventConsumer:
                 msg = self._consumer.poll(self.poll_timeout)
                 if msg is None:
                     continue
-                if msg.error() is not None:
-                    self._on_consumer_error(msg.error())
+                error = msg.error()
+                if error is not None:
+                    self._on_consumer_error(error)
                     continue
                 last_message = time.monotonic()
                 self._process(msg, stats, stop_event)

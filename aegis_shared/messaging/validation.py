@@ -35,7 +35,7 @@ from aegis_shared.errors import AegisError, ValidationError
 try:  # Rust validator: ~100x faster than jsonschema on the success path that publishing takes.
     import jsonschema_rs
 except ImportError:  # pragma: no cover - still correct, only slower
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]  # optional: None selects the Python validator
 from aegis_shared.events.catalogue import schema_event_version
 from aegis_shared.events.envelope import parse_event_version
 
@@ -184,7 +184,9 @@ class SchemaValidators:
 def _mapping_is_object(cls: type[Validator]) -> type[Validator]:
     """Publishers take any Mapping as data (and write it as an object), so validate it as one."""
     checker = cls.TYPE_CHECKER.redefine("object", lambda _, value: isinstance(value, Mapping))
-    return extend(cls, type_checker=checker)
+    # jsonschema's extend() is unannotated; it returns a validator class like ``cls``.
+    extended: type[Validator] = extend(cls, type_checker=checker)  # type: ignore[no-untyped-call]
+    return extended
 
 
 def _rust_accepts(validator: Any, instance: Any) -> bool:

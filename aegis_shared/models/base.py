@@ -87,6 +87,7 @@ class PaginatedResponse(BaseModel, Generic[T]):
     page: int = Field(ge=1)
     page_size: int = Field(ge=1, le=MAX_PAGE_SIZE)
 
+    # pydantic's documented pattern: mypy rejects decorators stacked on @property.
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total_pages(self) -> int:

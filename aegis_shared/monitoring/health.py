@@ -136,9 +136,10 @@ def redis_probe(url_or_client: Any, *, timeout: float = 1.0) -> Probe:
 
         return ping_url
     target = url_or_client
-    if hasattr(target, "aping"):
-        return target.aping
-    return target.ping
+    check: Callable[[], Any] | Callable[[], Awaitable[Any]] = (
+        target.aping if hasattr(target, "aping") else target.ping
+    )
+    return check
 
 
 def postgres_probe(engine: Any) -> Probe:

@@ -48,11 +48,13 @@ def _get_or_create(
 def counter(
     name: str, doc: str, labels: Sequence[str] = (), registry: CollectorRegistry = REGISTRY
 ) -> Counter:
-    return _get_or_create(Counter, name, doc, labels, registry)
+    metric: Counter = _get_or_create(Counter, name, doc, labels, registry)
+    return metric
 
 
 def gauge(name: str, doc: str, labels: Sequence[str] = (), registry: CollectorRegistry = REGISTRY) -> Gauge:
-    return _get_or_create(Gauge, name, doc, labels, registry)
+    metric: Gauge = _get_or_create(Gauge, name, doc, labels, registry)
+    return metric
 
 
 def histogram(
@@ -62,7 +64,8 @@ def histogram(
     registry: CollectorRegistry = REGISTRY,
     buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS,
 ) -> Histogram:
-    return _get_or_create(Histogram, name, doc, labels, registry, buckets=buckets)
+    metric: Histogram = _get_or_create(Histogram, name, doc, labels, registry, buckets=buckets)
+    return metric
 
 
 def http_metrics(registry: CollectorRegistry = REGISTRY) -> tuple[Counter, Histogram]:
@@ -136,13 +139,14 @@ def track_metrics(
                 values = label_values(args, kwargs)
                 started = time.perf_counter()
                 try:
-                    result = await fn(*args, **kwargs)  # type: ignore[misc]
+                    result = await fn(*args, **kwargs)
                 except BaseException as exc:
                     record(values, started, exc)
                     raise
                 record(values, started, None)
                 return result
 
+            # For coroutine functions the async wrapper stands in for fn; mypy cannot tie the two types.
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)

@@ -6,7 +6,7 @@ non-recording no-op with an all-zero trace id) the helpers still work and bind n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +15,7 @@ import structlog
 try:  # optional dependency
     from opentelemetry import trace as _otel_trace
 except ImportError:  # pragma: no cover - exercised only where the API is absent
+    # OpenTelemetry is optional: None means tracing is off.
     _otel_trace = None  # type: ignore[assignment]
 
 
@@ -50,7 +51,7 @@ def start_span(name: str, **attributes: Any) -> Iterator[Any]:
     tracer = _otel_trace.get_tracer("aegis_shared")
     with tracer.start_as_current_span(name, attributes=attributes or None) as span:
         context = span.get_span_context()
-        tokens: dict[str, Any] = {}
+        tokens: Mapping[str, Any] = {}
         if context.is_valid:
             tokens = structlog.contextvars.bind_contextvars(
                 trace_id=format(context.trace_id, "032x"), span_id=format(context.span_id, "016x")

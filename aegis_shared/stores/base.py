@@ -131,8 +131,12 @@ class PolicyDocument:
         ):
             return cls(policy_id=policy_id, content_hash=content_hash, title=title, summary=summary,
                        organization=organization, executing_organization=executing_organization,
-                       category=category, region_codes=() if region_codes is None else region_codes,
-                       target_groups=() if target_groups is None else target_groups, url=url,
+                       category=category,
+                       # Whatever the row held goes to the validating constructor, which raises the
+                       # documented code for a non-tuple; converting here would hide that.
+                       region_codes=() if region_codes is None else region_codes,  # type: ignore[arg-type]
+                       target_groups=() if target_groups is None else target_groups,  # type: ignore[arg-type]
+                       url=url,
                        period_start=period_start, period_end=period_end, status=status)
         doc = object.__new__(cls)
         # Frozen dataclass: the same direct slot writes its generated __init__ performs.

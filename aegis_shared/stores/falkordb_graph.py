@@ -44,7 +44,8 @@ class FalkorDBGraphStore(CypherGraphStore):
         return self._graph
 
     def _run(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-        return self._graph.query(cypher, params).result_set
+        rows: list[list[Any]] = self._graph.query(cypher, params).result_set
+        return rows
 
     def _prepare(self, cypher: str, params: dict[str, Any]) -> Prepared:
         # The client would encode the parameters into the query text inside ``query``; doing it

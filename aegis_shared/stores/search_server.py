@@ -23,7 +23,7 @@ class SearchServerStore(ABC):
     """Search store on one index of a search server."""
 
     name = "search"
-    backend: ClassVar[str]
+    backend: str  # set per subclass; an instance attribute to the SearchStore protocol
     flavor: ClassVar[requests.Flavor]
     # One index refresh per upsert call; bulk requests are chunked inside.
     write_batch_size = 5_000

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import tantivy
 
@@ -154,7 +155,7 @@ class TantivySearchStore:
         # doc_freq still counts deleted-but-unmerged documents, so ask a live search.
         query = tantivy.Query.term_set_query(index.schema, "policy_id", list(policy_ids))
         hits = searcher.search(query, limit=len(policy_ids), count=False).hits
-        return {searcher.doc(address).get_first("policy_id") for _score, address in hits}
+        return {_stored(searcher.doc(address), "policy_id") for _score, address in hits}
 
     def delete(self, policy_ids: Sequence[str]) -> int:
         ids = validate_ids(policy_ids)
@@ -181,7 +182,7 @@ class TantivySearchStore:
                 hits = searcher.search(query, limit=FINGERPRINT_PAGE, offset=offset, count=False).hits
                 for _score, address in hits:
                     stored = searcher.doc(address)
-                    result[stored.get_first("policy_id")] = stored.get_first("content_hash")
+                    result[_stored(stored, "policy_id")] = _stored(stored, "content_hash")
         return result
 
     def count(self) -> int:
@@ -201,7 +202,7 @@ class TantivySearchStore:
             )
             searcher = index.searcher()
             hits = searcher.search(parsed, limit=int(k)).hits
-            return [(searcher.doc(address).get_first("policy_id"), float(score)) for score, address in hits]
+            return [(_stored(searcher.doc(address), "policy_id"), float(score)) for score, address in hits]
 
     def ping(self) -> None:
         with backend_errors(self.name, self.backend, "ping"):
@@ -214,3 +215,8 @@ class TantivySearchStore:
             self._closed = True
             with backend_errors(self.name, self.backend, "close"):
                 _release(self.path)
+
+
+def _stored(document: tantivy.Document, field: str) -> str:
+    """A stored text field; every document this adapter writes stores its id and content hash."""
+    return cast(str, document.get_first(field))

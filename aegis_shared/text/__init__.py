@@ -1,11 +1,5 @@
 """Text helpers for Korean public-sector sources: periods, regions, charsets and HTML."""
 
-from aegis_shared._extras import require_extra
-
-# Before the imports it guards: without the extra, the error names the pip install line.
-require_extra("text", "aegis_shared.text")
-
-
 from aegis_shared.text.charset import CharsetError, charset_from_content_type, decode_body, sniff_charset
 from aegis_shared.text.markup import collapse_whitespace, html_to_text, unescape_entities
 from aegis_shared.text.period import Period, PeriodError, parse_period

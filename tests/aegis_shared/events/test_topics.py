@@ -13,7 +13,10 @@ from aegis_shared.events import TOPICS, ensure_topics, topic_name
 
 
 def test_names_follow_env_aegis_entity_major() -> None:
-    settings = Settings(env="prod")
+    # Production refuses the local stack's defaults, so it is given its servers.
+    settings = Settings(
+        env="prod", postgres_url="postgresql://db/aegis", kafka_bootstrap="b1:9092", redis_url="redis://r"
+    )
     assert topic_name(settings, "policy") == "prod.aegis.policy.v1"
     assert topic_name(settings, "collection", 2) == "prod.aegis.collection.v2"
     with pytest.raises(AegisError) as caught:
