@@ -110,7 +110,7 @@ def state_rows(connection: sa.Connection) -> list[HistoryEntry]:
     return [HistoryEntry(**row._mapping) for row in connection.execute(query)]
 
 
-def _last_state(connection: sa.Connection) -> sa.Row | None:
+def _last_state(connection: sa.Connection) -> sa.Row[Any] | None:
     present = {c["name"] for c in sa.inspect(connection).get_columns(HISTORY_TABLE)}
     # A history table from before the later columns (not yet migrated by this version) reads as
     # if they were empty.

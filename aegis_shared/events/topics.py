@@ -82,7 +82,9 @@ def ensure_topics(
     # Topic names need no client; creating them does (the ``kafka`` extra).
     require_extra("kafka", "aegis_shared.events.ensure_topics")
     from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
+
+    # The package's stubs leave NewTopic out of confluent_kafka.admin's exports; it is public API.
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
     admin = (
         AdminClient({"bootstrap.servers": admin_or_bootstrap})

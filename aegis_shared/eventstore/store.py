@@ -91,11 +91,11 @@ _COLUMNS = (
     "recorded_at"
 )
 _STREAM = sa.text(
-    f"SELECT {_COLUMNS} FROM event_store WHERE stream_id = :stream AND stream_version >= :from_version "
+    f"SELECT {_COLUMNS} FROM event_store WHERE stream_id = :stream AND stream_version >= :from_version "  # nosec B608 # table and column names are module constants; values are bound
     "ORDER BY stream_version LIMIT :limit"
 )
 _ALL = sa.text(
-    f"SELECT {_COLUMNS} FROM event_store "
+    f"SELECT {_COLUMNS} FROM event_store "  # nosec B608 # table and column names are module constants; values are bound
     "WHERE (transaction_id, global_position) > (:xid, :position) "
     "AND transaction_id < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint "
     "ORDER BY transaction_id, global_position LIMIT :limit"

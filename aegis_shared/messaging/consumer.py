@@ -186,7 +186,7 @@ class EventConsumer:
         if not self._subscribed:
             self._consumer.subscribe(self.topics, on_revoke=self._on_revoke)
             self._subscribed = True
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if self.install_signal_handlers and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, self._on_signal)

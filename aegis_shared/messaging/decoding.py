@@ -147,18 +147,23 @@ _set = object.__setattr__
 _FIELD_NAMES = tuple(Envelope.model_fields)
 # The direct construction above is model_construct's own, valid while the model has no
 # post-init hook, private attributes or extra fields.
-assert not Envelope.__pydantic_post_init__ and not Envelope.__private_attributes__
-assert set(_FIELD_NAMES) == {
-    "event_id",
-    "event_type",
-    "event_version",
-    "source",
-    "timestamp",
-    "correlation_id",
-    "causation_id",
-    "metadata",
-    "data",
-}
+if (
+    Envelope.__pydantic_post_init__
+    or Envelope.__private_attributes__
+    or set(_FIELD_NAMES)
+    != {
+        "event_id",
+        "event_type",
+        "event_version",
+        "source",
+        "timestamp",
+        "correlation_id",
+        "causation_id",
+        "metadata",
+        "data",
+    }
+):
+    raise RuntimeError("Envelope changed shape: update the direct construction in messaging.decoding")
 
 
 def decode_message(msg_value: bytes | str | None, registry: SchemaSource | SchemaValidators) -> Envelope:

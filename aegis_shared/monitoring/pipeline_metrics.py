@@ -136,6 +136,7 @@ class LiveMetrics:
         self.registry = registry or CollectorRegistry()
         self._collectors: dict[str, Any] = {}
         for spec in SPECS.values():
+            metric: Any
             if spec.kind == "counter":
                 metric = counter(spec.name, spec.doc, spec.labels, self.registry)
             elif spec.kind == "gauge":
