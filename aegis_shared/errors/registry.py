@@ -397,6 +397,21 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "로컬 서버를 시작하는 데 필요한 구성 요소가 없습니다.",
         "Install what the message names (Java 17, Maven, PostgreSQL) or free the port.",
     ),
+    (
+        "SYS_7030",
+        500,
+        "Unknown step executor",
+        "서비스 설정 오류가 발생했습니다.",
+        "Set AEGIS_EXECUTOR to multiprocess (default) or celery.",
+    ),
+    (
+        "SYS_7031",
+        500,
+        "Invalid Celery executor setting",
+        "서비스 설정 오류가 발생했습니다.",
+        "With AEGIS_EXECUTOR=celery, point AEGIS_CELERY_BROKER_URL (or AEGIS_REDIS_URL) at a redis:// or "
+        "amqp:// broker and keep AEGIS_CELERY_VISIBILITY_TIMEOUT above the longest step, in seconds.",
+    ),
     # Data pipeline: collection
     (
         "DP_1001",
