@@ -51,15 +51,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job")
     parser.add_argument("partition")
     parser.add_argument("--in-process", action="store_true", help="every step in this process")
+    parser.add_argument(
+        "--without", action="append", default=[], help="leave out this asset (and its checks); repeatable"
+    )
     args = parser.parse_args(argv)
     run_config = {"execution": {"config": {"in_process": {}}}} if args.in_process else None
     with dg.DagsterInstance.get() as instance:
         job = reconstructable_job(args.job)
+        subset: dict[str, Any] = {}
+        if args.without:
+            layer = job.get_definition().asset_layer
+            left_out = {dg.AssetKey.from_user_string(name) for name in args.without}
+            assets = frozenset(layer.selected_asset_keys - left_out)
+            checks = frozenset(c for c in layer.asset_graph.asset_check_keys if c.asset_key in assets)
+            subset = {"asset_selection": assets, "asset_check_selection": checks}
+            job = job.get_subset(**subset)
         # Created first so the caller learns the run id while the run is still going.
         run = instance.create_run_for_job(
             job.get_definition(),
             run_config=run_config,
             tags={"dagster/partition": args.partition},
+            asset_selection=subset.get("asset_selection"),
         )
         print(run.run_id, flush=True)
         from dagster._core.execution.api import execute_run
