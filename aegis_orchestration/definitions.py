@@ -14,6 +14,7 @@ from aegis_orchestration.assets.cold_path import cold_path_assets
 from aegis_orchestration.assets.collection import raw_announcements
 from aegis_orchestration.assets.maintenance import maintenance_assets
 from aegis_orchestration.assets.stores import store_assets, store_checks
+from aegis_orchestration.execution import executor_from_settings
 from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.job import hot_path_job
 from aegis_orchestration.jobs import cold_path_job, expiry_job, repair_stores_job, schema_migrate_job
@@ -45,4 +46,6 @@ defs = dg.Definitions(
     schedules=[cold_path_hourly, expiry_daily, *collection_schedules],
     sensors=[collection_sensor, run_failure_recorder],
     resources=default_resources(),
+    # AEGIS_EXECUTOR: multiprocess (default) or celery (see aegis_orchestration.execution).
+    executor=executor_from_settings(),
 )

@@ -545,6 +545,21 @@ _ROWS: tuple[tuple[str, int, str, str, str], ...] = (
         "서비스 설정 오류가 발생했습니다.",
         "AEGIS_ENCRYPTION_KEYS holds Fernet keys (aegis_shared.utils.crypto.generate_key), comma-separated.",
     ),
+    (
+        "SYS_7030",
+        500,
+        "Unknown step executor",
+        "서비스 설정 오류가 발생했습니다.",
+        "Set AEGIS_EXECUTOR to multiprocess (default) or celery.",
+    ),
+    (
+        "SYS_7031",
+        500,
+        "Invalid Celery executor setting",
+        "서비스 설정 오류가 발생했습니다.",
+        "With AEGIS_EXECUTOR=celery, point AEGIS_CELERY_BROKER_URL (or AEGIS_REDIS_URL) at a redis:// or "
+        "amqp:// broker and keep AEGIS_CELERY_VISIBILITY_TIMEOUT above the longest step, in seconds.",
+    ),
     # Data pipeline: collection
     (
         "DP_1001",
