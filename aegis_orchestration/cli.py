@@ -59,7 +59,8 @@ _root_option = click.option(
 
 @main.group()
 def devstack() -> None:
-    """Start, inspect and stop the local PostgreSQL, Kafka, Neo4j, OpenSearch and Redis/FalkorDB."""
+    """Start, inspect and stop the local PostgreSQL, Kafka, Neo4j, OpenSearch, Redis/FalkorDB and
+    the replay server of the bundled snapshot."""
 
 
 _PORT_FLAGS = {
@@ -71,6 +72,7 @@ _PORT_FLAGS = {
     "opensearch": 59200,
     "opensearch_transport": 59300,
     "milvus": 59530,
+    "replay": 58088,
 }
 
 
@@ -100,7 +102,14 @@ def _port_options(command: Callable[..., None]) -> Callable[..., None]:
     is_flag=True,
     help="Also start a Milvus standalone server (Milvus Lite stays the default).",
 )
-def up(root: Path, lite: bool, milvus_server: bool, **port_flags: int | None) -> None:
+@click.option(
+    "--replay/--no-replay",
+    default=True,
+    show_default=True,
+    help="Serve the bundled snapshot and point every source at it (no keys needed); "
+    "--no-replay leaves the sources to the AEGIS_*_BASE_URL and key settings.",
+)
+def up(root: Path, lite: bool, milvus_server: bool, replay: bool, **port_flags: int | None) -> None:
     """Start every server (idempotent, in parallel) and wait until each answers."""
     import time
 
@@ -111,7 +120,7 @@ def up(root: Path, lite: bool, milvus_server: bool, **port_flags: int | None) ->
         base = Ports.from_env()
         ports = Ports(**{name: port_flags[f"{name}_port"] or getattr(base, name) for name in _PORT_FLAGS})
     started = time.monotonic()
-    stack = DevStack(root, ports, lite=lite or None, milvus_server=milvus_server or None).up()
+    stack = DevStack(root, ports, lite=lite or None, milvus_server=milvus_server or None, replay=replay).up()
     for name, info in stack.status().items():
         click.echo(f"{name:10} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")
     click.echo(f"up in {time.monotonic() - started:.1f}s")

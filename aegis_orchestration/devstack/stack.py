@@ -4,7 +4,9 @@ The full stack is what production runs: PostgreSQL, Apache Kafka, Neo4j, OpenSea
 redis-server (the Redis cache, with FalkorDB loaded). ``lite`` leaves out Neo4j and OpenSearch,
 so the graph and search stores fall back to their embedded choices (FalkorDB, tantivy).
 ``milvus_server`` adds a Milvus standalone server for the production vector adapter; Milvus
-Lite stays the default vector store either way. The servers start in parallel.
+Lite stays the default vector store either way. ``replay`` adds the replay server of the bundled
+snapshot and points every source at it (``make dev``: the UI's runs and backfills need no keys).
+The servers start in parallel.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from aegis_orchestration.devstack.errors import StackError
 from aegis_orchestration.devstack.jvm_servers import KafkaServer, Neo4jServer, OpenSearchServer
 from aegis_orchestration.devstack.milvus_server import MilvusServer
 from aegis_orchestration.devstack.process import free_port, port_open
-from aegis_orchestration.devstack.servers import GraphServer, PostgresServer
+from aegis_orchestration.devstack.servers import GraphServer, PostgresServer, ReplayProcess
 from aegis_shared.config import Settings
 
 __all__ = ["DevStack", "Ports", "StackError"]
@@ -38,6 +40,7 @@ class Ports:
     opensearch: int = 59200
     opensearch_transport: int = 59300
     milvus: int = 59530
+    replay: int = 58088
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -63,6 +66,7 @@ class _State:
     pids: dict[str, int] = field(default_factory=dict)
     lite: bool = False
     milvus_server: bool = False
+    replay: bool = False
 
 
 class _Server(Protocol):
@@ -84,6 +88,7 @@ class DevStack:
         *,
         lite: bool | None = None,
         milvus_server: bool | None = None,
+        replay: bool | None = None,
     ) -> None:
         self.root = root.resolve()
         self._state_file = self.root / "devstack.json"
@@ -96,12 +101,14 @@ class DevStack:
         self.milvus_server = (
             milvus_server if milvus_server is not None else bool(state and state.milvus_server)
         )
+        self.replay = replay if replay is not None else bool(state and state.replay)
         self.postgres = PostgresServer(self.root, ports.postgres)
         self.broker = KafkaServer(self.root, ports.kafka, ports.kafka_controller)
         self.graph = GraphServer(self.root, ports.redis)  # redis-server with FalkorDB: cache + light graph
         self.neo4j = Neo4jServer(self.root, ports.neo4j)
         self.opensearch = OpenSearchServer(self.root, ports.opensearch, ports.opensearch_transport)
         self.milvus = MilvusServer(self.root, ports.milvus)
+        self.replay_server = ReplayProcess(self.root, ports.replay)
 
     # -- which servers -----------------------------------------------------------------------
     def components(self) -> list[str]:
@@ -110,6 +117,8 @@ class DevStack:
             names += ["neo4j", "opensearch"]
         if self.milvus_server:
             names.append("milvus")
+        if self.replay:
+            names.append("replay")
         return names
 
     def _server(self, name: str) -> Any:
@@ -120,6 +129,7 @@ class DevStack:
             "neo4j": self.neo4j,
             "opensearch": self.opensearch,
             "milvus": self.milvus,
+            "replay": self.replay_server,
         }[name]
 
     def _ports_of(self, name: str) -> list[int]:
@@ -148,7 +158,7 @@ class DevStack:
             raise StackError(
                 f"a stack in {self.root} already uses ports {state.ports}; run `aegis devstack down` first"
             )
-        state.lite, state.milvus_server = self.lite, self.milvus_server
+        state.lite, state.milvus_server, state.replay = self.lite, self.milvus_server, self.replay
         self._save(state)
 
         def record(name: str, pid: int) -> None:
@@ -201,7 +211,7 @@ class DevStack:
         if state is None:
             return
         stops: list[Callable[[], None]] = []
-        for name in ("kafka", "redis", "neo4j", "opensearch", "milvus"):
+        for name in ("kafka", "redis", "neo4j", "opensearch", "milvus", "replay"):
             if name in state.pids:
                 server: _Server = self._server(name)
                 stops.append(lambda server=server, pid=state.pids[name]: server.stop(pid))
@@ -260,6 +270,8 @@ class DevStack:
         if not self.lite and not embedded_stores:
             env["AEGIS_NEO4J_URI"] = self.neo4j.uri
             env["AEGIS_OPENSEARCH_URL"] = self.opensearch.url
+        if self.replay:
+            env.update(self.replay_server.env())
         return env
 
     def settings(self, **overrides: object) -> Settings:
