@@ -6,7 +6,7 @@ fresh store namespaces. Playwright comes from PyPI and never downloads a browser
 ``/usr/bin/chromium`` (``apt-get install -y chromium``, in the Makefile's system-deps).
 
 Screenshots go to ``build/ui-screenshots`` (``AEGIS_UI_SCREENSHOTS`` overrides); with
-``AEGIS_UI_DOCS_IMAGES`` set (``make screenshots``) the README's three are copied there too.
+``AEGIS_UI_DOCS_IMAGES`` set (``make screenshots``) the README's are copied there too.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
 
 
 def screenshot(page, name: str, *, readme: bool = False) -> Path:
-    """Save a screenshot as a test artifact; the README's three also go to AEGIS_UI_DOCS_IMAGES."""
+    """Save a screenshot as a test artifact; the README's also go to AEGIS_UI_DOCS_IMAGES."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path))
