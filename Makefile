@@ -8,11 +8,15 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
-.PHONY: setup system-deps run test dev down lint bench
+# Playwright (the browser tests) drives Debian's Chromium; it never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: setup system-deps run test dev down lint bench screenshots
 
 ## Install apt packages once, after apt-get update: PostgreSQL, Java 17 + Maven for the JVM
-## servers (Kafka, Neo4j, OpenSearch), whose jars Maven fetches into ~/.cache/aegis/maven, and
-## Prometheus + its Pushgateway (with promtool) for the pipeline metrics and alert rules.
+## servers (Kafka, Neo4j, OpenSearch), whose jars Maven fetches into ~/.cache/aegis/maven,
+## Prometheus + its Pushgateway (with promtool) for the pipeline metrics and alert rules, and
+## Chromium for the browser tests of the Dagster UI.
 system-deps:
 	@if [ -z "$(PG_INITDB)" ] || ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
 	  $(SUDO) apt-get update && \
@@ -25,6 +29,10 @@ system-deps:
 	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v prometheus-pushgateway >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus prometheus-pushgateway; \
+	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
 $(BIN)/.installed: pyproject.toml
@@ -51,7 +59,9 @@ test: setup
 	$(BIN)/bandit -q -c pyproject.toml -r aegis_shared aegis_orchestration
 	$(BIN)/pytest --cov
 
-## Dagster UI on http://127.0.0.1:3000 against the local stack.
+## Dagster UI on http://127.0.0.1:3000 against the local stack; every source reads the bundled
+## snapshot from the stack's replay server, so runs and backfills need no keys
+## (`aegis devstack up --no-replay` and the AEGIS_*_BASE_URL/key settings for the real APIs).
 dev: setup
 	$(BIN)/aegis devstack up --root $(STACK_ROOT)
 	set -a; eval "$$($(BIN)/aegis devstack env --root $(STACK_ROOT))"; set +a; \
@@ -60,6 +70,10 @@ dev: setup
 ## Stop exactly what `make run`/`make dev` started.
 down:
 	$(BIN)/aegis devstack down --root $(STACK_ROOT)
+
+## Browser tests of the Dagster UI; also writes the README's screenshots to docs/images.
+screenshots: setup
+	AEGIS_UI_DOCS_IMAGES=docs/images $(BIN)/pytest tests/aegis_orchestration/ui
 
 lint: setup
 	$(BIN)/ruff check aegis_shared aegis_orchestration tests benchmarks examples

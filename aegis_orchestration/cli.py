@@ -60,7 +60,8 @@ _root_option = click.option(
 
 @main.group()
 def devstack() -> None:
-    """Start, inspect and stop the local stack: PostgreSQL, Kafka, Neo4j, OpenSearch, Redis, Prometheus."""
+    """Start, inspect and stop the local stack: PostgreSQL, Kafka, Neo4j, OpenSearch, Redis,
+    Prometheus, and the replay server of the bundled snapshot."""
 
 
 _PORT_FLAGS = {
@@ -75,6 +76,7 @@ _PORT_FLAGS = {
     "prometheus": 59090,
     "pushgateway": 59091,
     "hot_path_metrics": 59464,
+    "replay": 58088,
 }
 
 
@@ -109,7 +111,21 @@ def _port_options(command: Callable[..., None]) -> Callable[..., None]:
     default=None,
     help="Start Prometheus and the Pushgateway for the pipeline metrics (default: on).",
 )
-def up(root: Path, lite: bool, milvus_server: bool, metrics: bool | None, **port_flags: int | None) -> None:
+@click.option(
+    "--replay/--no-replay",
+    default=True,
+    show_default=True,
+    help="Serve the bundled snapshot and point every source at it (no keys needed); "
+    "--no-replay leaves the sources to the AEGIS_*_BASE_URL and key settings.",
+)
+def up(
+    root: Path,
+    lite: bool,
+    milvus_server: bool,
+    metrics: bool | None,
+    replay: bool,
+    **port_flags: int | None,
+) -> None:
     """Start every server (idempotent, in parallel) and wait until each answers."""
     import time
 
@@ -121,7 +137,7 @@ def up(root: Path, lite: bool, milvus_server: bool, metrics: bool | None, **port
         ports = Ports(**{name: port_flags[f"{name}_port"] or getattr(base, name) for name in _PORT_FLAGS})
     started = time.monotonic()
     stack = DevStack(
-        root, ports, lite=lite or None, milvus_server=milvus_server or None, metrics=metrics
+        root, ports, lite=lite or None, milvus_server=milvus_server or None, metrics=metrics, replay=replay
     ).up()
     for name, info in stack.status().items():
         click.echo(f"{name:11} 127.0.0.1:{info['port']:<6} pid {info['pid']}  healthy={info['healthy']}")

@@ -1,4 +1,5 @@
-"""The native servers of the local stack: PostgreSQL and redis-server with FalkorDB.
+"""The native servers of the local stack: PostgreSQL, redis-server with FalkorDB, and the replay
+server that serves the bundled snapshot under the public APIs' paths (so `make dev` needs no keys).
 
 The JVM servers (Kafka, Neo4j, OpenSearch) live in :mod:`jvm_servers`, the Milvus server in
 :mod:`milvus_server`. Each knows how to start, probe and stop itself.
@@ -10,6 +11,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,3 +238,60 @@ class GraphServer:
     def stop(self, pid: int | None) -> None:
         if pid:
             terminate(pid, "redis-server")
+
+
+# What the replay server accepts as a key: any non-empty one. Real keys only go to the real APIs.
+OFFLINE_KEY = "offline-replay"
+
+
+@dataclass
+class ReplayProcess:
+    """``aegis sources serve`` as a stack server: the snapshot re-anchored to the day it starts.
+
+    Materializations and backfills launched from the Dagster UI then collect over real HTTP
+    without keys; :meth:`env` points every source at it. Real APIs stay a matter of settings
+    (``aegis devstack up --no-replay`` and the ``AEGIS_*_BASE_URL``/key variables).
+    """
+
+    root: Path
+    port: int
+
+    _MARK = "aegis_orchestration.cli"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "replay" / "server.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def prepare(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+
+    def launch(self) -> int:
+        cmd = [sys.executable, "-m", self._MARK, "sources", "serve", "--port", str(self.port)]
+        return spawn(cmd, log=self.log)
+
+    def wait_ready(self, pid: int | None = None) -> None:
+        wait_until(
+            lambda: port_open(self.port), timeout=STARTUP_TIMEOUT, what="replay server", log=self.log, pid=pid
+        )
+
+    def running(self, pid: int | None) -> bool:
+        return alive(pid, self._MARK) and port_open(self.port)
+
+    def stop(self, pid: int | None) -> None:
+        if pid:
+            terminate(pid, self._MARK)
+
+    def env(self) -> dict[str, str]:
+        """Every source's base URL and key, pointed at this server."""
+        return {
+            "AEGIS_BIZINFO_BASE_URL": self.base_url,
+            "AEGIS_DATA_PORTAL_BASE_URL": self.base_url,
+            "AEGIS_RSS_BASE_URL": self.base_url,
+            "AEGIS_WEB_BASE_URL": self.base_url,
+            "AEGIS_BIZINFO_API_KEY": OFFLINE_KEY,
+            "AEGIS_DATA_PORTAL_SERVICE_KEY": OFFLINE_KEY,
+        }

@@ -6,7 +6,9 @@ so the graph and search stores fall back to their embedded choices (FalkorDB, ta
 ``milvus_server`` adds a Milvus standalone server for the production vector adapter; Milvus
 Lite stays the default vector store either way. ``metrics`` (on by default) adds Debian's
 Prometheus and Pushgateway: batch runs push the pipeline metrics to the gateway, Prometheus
-scrapes it and evaluates the alert rules. The servers start in parallel.
+scrapes it and evaluates the alert rules. ``replay`` adds the replay server of the bundled
+snapshot and points every source at it (``make dev``: the UI's runs and backfills need no keys).
+The servers start in parallel.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from aegis_orchestration.devstack.jvm_servers import KafkaServer, Neo4jServer, O
 from aegis_orchestration.devstack.milvus_server import MilvusServer
 from aegis_orchestration.devstack.monitoring import PrometheusServer, PushgatewayServer
 from aegis_orchestration.devstack.process import free_port, port_open
-from aegis_orchestration.devstack.servers import GraphServer, PostgresServer
+from aegis_orchestration.devstack.servers import GraphServer, PostgresServer, ReplayProcess
 from aegis_shared.config import Settings
 from aegis_shared.database import apply_registry
 
@@ -47,6 +49,7 @@ class Ports:
     prometheus: int = 59090
     pushgateway: int = 59091
     hot_path_metrics: int = 59464  # where `aegis hot-path serve` exposes /metrics
+    replay: int = 58088
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -73,6 +76,7 @@ class _State:
     lite: bool = False
     milvus_server: bool = False
     metrics: bool = True
+    replay: bool = False
 
 
 class _Server(Protocol):
@@ -95,6 +99,7 @@ class DevStack:
         lite: bool | None = None,
         milvus_server: bool | None = None,
         metrics: bool | None = None,
+        replay: bool | None = None,
     ) -> None:
         self.root = root.resolve()
         self._state_file = self.root / "devstack.json"
@@ -107,6 +112,7 @@ class DevStack:
         self.milvus_server = (
             milvus_server if milvus_server is not None else bool(state and state.milvus_server)
         )
+        self.replay = replay if replay is not None else bool(state and state.replay)
         self.postgres = PostgresServer(self.root, ports.postgres)
         self.broker = KafkaServer(self.root, ports.kafka, ports.kafka_controller)
         self.graph = GraphServer(self.root, ports.redis)  # redis-server with FalkorDB: cache + light graph
@@ -118,6 +124,7 @@ class DevStack:
         self.prometheus = PrometheusServer(
             self.root, ports.prometheus, ports.pushgateway, ports.hot_path_metrics
         )
+        self.replay_server = ReplayProcess(self.root, ports.replay)
 
     # -- which servers -----------------------------------------------------------------------
     def components(self) -> list[str]:
@@ -128,6 +135,8 @@ class DevStack:
             names.append("milvus")
         if self.metrics:
             names += ["pushgateway", "prometheus"]
+        if self.replay:
+            names.append("replay")
         return names
 
     def _server(self, name: str) -> Any:
@@ -140,6 +149,7 @@ class DevStack:
             "milvus": self.milvus,
             "pushgateway": self.pushgateway,
             "prometheus": self.prometheus,
+            "replay": self.replay_server,
         }[name]
 
     def _ports_of(self, name: str) -> list[int]:
@@ -172,7 +182,8 @@ class DevStack:
             raise StackError(
                 f"a stack in {self.root} already uses ports {state.ports}; run `aegis devstack down` first"
             )
-        state.lite, state.milvus_server, state.metrics = self.lite, self.milvus_server, self.metrics
+        state.lite, state.milvus_server = self.lite, self.milvus_server
+        state.metrics, state.replay = self.metrics, self.replay
         self._save(state)
 
         def record(name: str, pid: int) -> None:
@@ -235,7 +246,16 @@ class DevStack:
         if state is None:
             return
         stops: list[Callable[[], None]] = []
-        for name in ("kafka", "redis", "neo4j", "opensearch", "milvus", "pushgateway", "prometheus"):
+        for name in (
+            "kafka",
+            "redis",
+            "neo4j",
+            "opensearch",
+            "milvus",
+            "pushgateway",
+            "prometheus",
+            "replay",
+        ):
             if name in state.pids:
                 server: _Server = self._server(name)
                 stops.append(lambda server=server, pid=state.pids[name]: server.stop(pid))
@@ -325,6 +345,8 @@ class DevStack:
             env["AEGIS_PUSHGATEWAY_URL"] = self.pushgateway.url
             env["AEGIS_PROMETHEUS_URL"] = self.prometheus.url
             env["AEGIS_METRICS_PORT"] = str(self.ports.hot_path_metrics)
+        if self.replay:
+            env.update(self.replay_server.env())
         return env
 
     def settings(self, **overrides: object) -> Settings:

@@ -15,14 +15,12 @@ from aegis_orchestration.partitions import (
     API_SOURCES,
     SCRAPED_SOURCES,
     TIMEZONE,
-    collection_partitions,
     daily_partitions,
 )
 
 collection_job = dg.define_asset_job(
     "collection_job",
     selection=[raw_announcements],
-    partitions_def=collection_partitions,
     description="Collect one day × source partition of raw_announcements.",
 )
 

@@ -1,0 +1,195 @@
+"""The Dagster UI as `make dev` serves it, on the test stack, driven by Debian's Chromium.
+
+``dagster dev`` runs in its own process group with the stack's settings, a replay server of the
+bundled snapshot (the devstack's, exactly as `make dev` starts it), a fresh Dagster database and
+fresh store namespaces. Playwright comes from PyPI and never downloads a browser: it drives
+``/usr/bin/chromium`` (``apt-get install -y chromium``, in the Makefile's system-deps).
+
+Screenshots go to ``build/ui-screenshots`` (``AEGIS_UI_SCREENSHOTS`` overrides); with
+``AEGIS_UI_DOCS_IMAGES`` set (``make screenshots``) the README's are copied there too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from aegis_orchestration.devstack import DevStack
+from aegis_orchestration.devstack.process import alive, free_port, terminate, wait_until
+from aegis_orchestration.devstack.servers import ReplayProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[3]
+SHOTS = Path(os.environ.get("AEGIS_UI_SCREENSHOTS", REPO / "build" / "ui-screenshots"))
+# Everything in the UI waits on a busy 2-core machine: generous, but a hang still fails.
+UI_TIMEOUT_MS = 180_000
+
+
+@dataclass
+class DagsterUI:
+    url: str
+    env: dict[str, str]
+    log: Path
+
+    def graphql(self, query: str, variables: dict[str, object] | None = None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(
+            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.load(response)
+        assert "errors" not in answer, answer
+        return answer["data"]
+
+
+def _create_database(stack: DevStack, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(stack.postgres.url("postgres", driver="postgresql"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _location_loaded(ui: DagsterUI) -> bool:
+    data = ui.graphql(
+        "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+        "locationOrLoadError { __typename } } } } }"
+    )
+    entries = data["workspaceOrError"]["locationEntries"]
+    return bool(entries) and all(
+        e["loadStatus"] == "LOADED" and e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+        for e in entries
+    )
+
+
+@pytest.fixture(scope="session")
+def dagster_ui(devstack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
+    root = tmp_path_factory.mktemp("dagster-ui")
+    replay = ReplayProcess(root, free_port())
+    replay.prepare()
+    replay_pid = replay.launch()
+    replay.wait_ready(replay_pid)
+
+    name = f"ui_{uuid.uuid4().hex[:8]}"
+    for database in (name, f"{name}_dagster"):
+        _create_database(devstack, database)
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        **devstack.env(embedded_stores=True),
+        **replay.env(),
+        "AEGIS_POSTGRES_URL": devstack.postgres.url(name),
+        "AEGIS_DAGSTER_PG_URL": devstack.postgres.url(f"{name}_dagster", driver="postgresql+psycopg2"),
+        "AEGIS_ENV": name,
+        "AEGIS_GRAPH_NAME": name,
+        "AEGIS_MILVUS_URI": str(root / "milvus.db"),
+        "AEGIS_SEARCH_PATH": str(root / "search"),
+        "DAGSTER_HOME": str(home),
+        # A code server slow to answer on a loaded machine is not a failure of the UI.
+        "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
+    }
+    for key in ("AEGIS_NEO4J_URI", "AEGIS_OPENSEARCH_URL", "AEGIS_AS_OF"):
+        env.pop(key, None)
+    port = free_port()
+    log = root / "dagster-dev.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "dagster"),
+                "dev",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-w",
+                str(REPO / "workspace.yaml"),
+            ],
+            cwd=home,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ui = DagsterUI(url=f"http://127.0.0.1:{port}", env=env, log=log)
+    try:
+        wait_until(lambda: _location_loaded(ui), timeout=600, what="dagster dev", log=log, pid=proc.pid)
+        yield ui
+    finally:
+        if alive(proc.pid):
+            terminate(proc.pid, timeout=30)
+        replay.stop(replay_pid)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make setup` (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{request.node.name}-final.png"))
+        context.close()
+
+
+def screenshot(page, name: str, *, readme: bool = False) -> Path:
+    """Save a screenshot as a test artifact; the README's also go to AEGIS_UI_DOCS_IMAGES."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    docs = os.environ.get("AEGIS_UI_DOCS_IMAGES")
+    if readme and docs:
+        Path(docs).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(docs) / f"ui-{name}.png")
+    return path
+
+
+def wait_for(probe, *, timeout: float, what: str, interval: float = 3.0):
+    """Poll ``probe`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what} within {timeout:.0f}s")
