@@ -29,6 +29,7 @@ from playwright.sync_api import expect
 from aegis_orchestration.devstack import DevStack
 from aegis_orchestration.devstack.process import alive, free_port, terminate, wait_until
 from aegis_orchestration.devstack.servers import ReplayProcess
+from tests.conftest import create_migrated_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -83,7 +84,9 @@ def _location_loaded(ui: DagsterUI) -> bool:
 
 
 @pytest.fixture(scope="session")
-def dagster_ui(devstack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
+def dagster_ui(
+    devstack: DevStack, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DagsterUI]:
     root = tmp_path_factory.mktemp("dagster-ui")
     replay = ReplayProcess(root, free_port())
     replay.prepare()
@@ -91,8 +94,10 @@ def dagster_ui(devstack: DevStack, tmp_path_factory: pytest.TempPathFactory) -> 
     replay.wait_ready(replay_pid)
 
     name = f"ui_{uuid.uuid4().hex[:8]}"
-    for database in (name, f"{name}_dagster"):
-        _create_database(devstack, database)
+    # Resources never run DDL: the pipeline's database is a copy of the migrated template, as
+    # `aegis devstack up` migrates the stack's own; Dagster creates its tables itself.
+    create_migrated_database(devstack, name)
+    _create_database(devstack, f"{name}_dagster")
     home = root / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")

