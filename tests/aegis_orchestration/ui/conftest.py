@@ -148,7 +148,10 @@ def dagster_ui(
         replay.stop(replay_pid)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# until it closes, and every later async test would fail with "cannot be called from a running
+# event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
