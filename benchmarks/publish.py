@@ -28,9 +28,15 @@ def _events(n: int) -> list[OutgoingEvent]:
     return [
         OutgoingEvent(
             "PolicyValidated",
-            {"policy_id": f"bizinfo:{i}", "source": "bizinfo", "source_id": str(i),
-             "content_hash": hashlib.sha256(str(i).encode()).hexdigest(),
-             "status": "pending_validation", "version": 1, "title": f"2025년 창업지원 공고 {i}"},
+            {
+                "policy_id": f"bizinfo:{i}",
+                "source": "bizinfo",
+                "source_id": str(i),
+                "content_hash": hashlib.sha256(str(i).encode()).hexdigest(),
+                "status": "pending_validation",
+                "version": 1,
+                "title": f"2025년 창업지원 공고 {i}",
+            },
             key=f"bizinfo:{i}",
         )
         for i in range(n)
@@ -61,10 +67,18 @@ def main() -> None:
     prepared = []
     for e in events:
         env = publisher.build(e.event_type, e.data)
-        prepared.append((env.to_bytes(), e.key, [
-            ("event-type", env.event_type.encode()), ("event-version", env.event_version.encode()),
-            ("correlation-id", env.correlation_id.encode()), ("event-id", str(env.event_id).encode()),
-        ]))
+        prepared.append(
+            (
+                env.to_bytes(),
+                e.key,
+                [
+                    ("event-type", env.event_type.encode()),
+                    ("event-version", env.event_version.encode()),
+                    ("correlation-id", env.correlation_id.encode()),
+                    ("event-id", str(env.event_id).encode()),
+                ],
+            )
+        )
     # The publisher's own producer settings (reliability, batching, failure-only reports).
     raw = Producer(publisher.producer_config)
     raw.produce(topic, b"warm-up")
@@ -116,11 +130,14 @@ def main() -> None:
     print(f"{'raw confluent-kafka, same bytes':<34}{statistics.median(raw_rates):>18,.0f}")
     print(f"{'EventPublisher.publish_many':<34}{statistics.median(ours_rates):>18,.0f}")
     print(f"{'flush after every event':<34}{naive_rate:>18,.0f}")
-    print(f"publish_many / raw        = {statistics.median(ratios):.2f}x median of paired rounds "
-          f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x; goal >= 0.7x)")
+    print(
+        f"publish_many / raw        = {statistics.median(ratios):.2f}x median of paired rounds "
+        f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x; goal >= 0.7x)"
+    )
     print(f"publish_many / flush-each = {statistics.median(ours_rates) / naive_rate:.1f}x  (goal >= 50x)")
     pairs = zip(ours_rates, raw_rates, strict=True)
     print("pairs (ours/raw events/s):", ", ".join(f"{o:,.0f}/{r:,.0f}" for o, r in pairs))
+
 
 if __name__ == "__main__":
     main()

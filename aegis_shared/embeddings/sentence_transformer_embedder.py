@@ -56,8 +56,11 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str]) -> Vectors:
         vectors = self._model.encode(
-            texts, batch_size=self._batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
 

@@ -26,8 +26,11 @@ def parse_event_version(version: str) -> tuple[int, int]:
     """Split ``"major.minor"`` into integers; anything else is VALID_3003."""
     match = _VERSION_RE.match(version)
     if match is None:
-        raise ValidationError("VALID_3003", f"eventVersion {version!r} is not 'major.minor'",
-                              details={"field": "eventVersion", "value": version})
+        raise ValidationError(
+            "VALID_3003",
+            f"eventVersion {version!r} is not 'major.minor'",
+            details={"field": "eventVersion", "value": version},
+        )
     return int(match.group(1)), int(match.group(2))
 
 
@@ -82,8 +85,11 @@ class Envelope(BaseModel):
         VALID_3001 for anything else (not an object, missing or unknown fields, wrong types).
         """
         if not isinstance(payload, dict):
-            raise ValidationError("VALID_3001", "event envelope must be a JSON object",
-                                  details={"received": type(payload).__name__})
+            raise ValidationError(
+                "VALID_3001",
+                "event envelope must be a JSON object",
+                details={"received": type(payload).__name__},
+            )
         try:
             return cls.model_validate(payload)
         except PydanticValidationError as exc:
@@ -102,7 +108,8 @@ def envelope_error(exc: PydanticValidationError) -> ValidationError:
     elif types <= {"string_pattern_mismatch"}:
         code, message = "VALID_3003", "eventType must be PascalCase and eventVersion 'major.minor'"
     else:
-        code, message = "VALID_3001", "event envelope is invalid: " + "; ".join(
-            f"{e['pointer']}: {e['message']}" for e in errors
+        code, message = (
+            "VALID_3001",
+            "event envelope is invalid: " + "; ".join(f"{e['pointer']}: {e['message']}" for e in errors),
         )
     return ValidationError(code, message, details={"errors": errors})

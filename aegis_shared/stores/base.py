@@ -59,35 +59,59 @@ class PolicyDocument:
         for name, limit in (("policy_id", MAX_POLICY_ID_LENGTH), ("content_hash", MAX_CONTENT_HASH_LENGTH)):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise ValidationError("VALID_3002", f"PolicyDocument.{name} must be a non-empty string",
-                                      details={"field": name, "policy_id": _safe_id(self)})
+                raise ValidationError(
+                    "VALID_3002",
+                    f"PolicyDocument.{name} must be a non-empty string",
+                    details={"field": name, "policy_id": _safe_id(self)},
+                )
             if len(value) > limit:
-                raise ValidationError("VALID_3004", f"PolicyDocument.{name} exceeds {limit} characters",
-                                      details={"field": name, "length": len(value)})
+                raise ValidationError(
+                    "VALID_3004",
+                    f"PolicyDocument.{name} exceeds {limit} characters",
+                    details={"field": name, "length": len(value)},
+                )
         if not isinstance(self.title, str):
-            raise ValidationError("VALID_3001", "PolicyDocument.title must be a string",
-                                  details={"field": "title", "policy_id": self.policy_id})
+            raise ValidationError(
+                "VALID_3001",
+                "PolicyDocument.title must be a string",
+                details={"field": "title", "policy_id": self.policy_id},
+            )
         if not isinstance(self.status, str) or not self.status:
-            raise ValidationError("VALID_3001", "PolicyDocument.status must be a non-empty string",
-                                  details={"field": "status", "policy_id": self.policy_id})
+            raise ValidationError(
+                "VALID_3001",
+                "PolicyDocument.status must be a non-empty string",
+                details={"field": "status", "policy_id": self.policy_id},
+            )
         for name in _OPTIONAL_TEXT_FIELDS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
-                raise ValidationError("VALID_3001", f"PolicyDocument.{name} must be a string or None",
-                                      details={"field": name, "policy_id": self.policy_id})
+                raise ValidationError(
+                    "VALID_3001",
+                    f"PolicyDocument.{name} must be a string or None",
+                    details={"field": name, "policy_id": self.policy_id},
+                )
         for name in ("period_start", "period_end"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, date):
-                raise ValidationError("VALID_3001", f"PolicyDocument.{name} must be a date or None",
-                                      details={"field": name, "policy_id": self.policy_id})
+                raise ValidationError(
+                    "VALID_3001",
+                    f"PolicyDocument.{name} must be a date or None",
+                    details={"field": name, "policy_id": self.policy_id},
+                )
         for name in _TUPLE_FIELDS:
             value = getattr(self, name)
             if isinstance(value, str) or not isinstance(value, Sequence):
-                raise ValidationError("VALID_3001", f"PolicyDocument.{name} must be a sequence of strings",
-                                      details={"field": name, "policy_id": self.policy_id})
+                raise ValidationError(
+                    "VALID_3001",
+                    f"PolicyDocument.{name} must be a sequence of strings",
+                    details={"field": name, "policy_id": self.policy_id},
+                )
             if not all(isinstance(item, str) and item for item in value):
-                raise ValidationError("VALID_3001", f"PolicyDocument.{name} must hold non-empty strings",
-                                      details={"field": name, "policy_id": self.policy_id})
+                raise ValidationError(
+                    "VALID_3001",
+                    f"PolicyDocument.{name} must hold non-empty strings",
+                    details={"field": name, "policy_id": self.policy_id},
+                )
             # Frozen dataclass: the one sanctioned way to normalise a field after validation.
             object.__setattr__(self, name, tuple(dict.fromkeys(value)))
 
@@ -118,26 +142,41 @@ class PolicyDocument:
         regions = tuple(region_codes) if type(region_codes) is list else region_codes
         targets = tuple(target_groups) if type(target_groups) is list else target_groups
         if not (
-            type(policy_id) is str and policy_id.strip() and len(policy_id) <= MAX_POLICY_ID_LENGTH
-            and type(content_hash) is str and content_hash.strip()
+            type(policy_id) is str
+            and policy_id.strip()
+            and len(policy_id) <= MAX_POLICY_ID_LENGTH
+            and type(content_hash) is str
+            and content_hash.strip()
             and len(content_hash) <= MAX_CONTENT_HASH_LENGTH
-            and type(title) is str and type(status) is str and status
+            and type(title) is str
+            and type(status) is str
+            and status
             and set(map(type, (summary, organization, executing_organization, category, url)))
             <= _TEXT_OR_NONE
             and (period_start is None or type(period_start) is date)
             and (period_end is None or type(period_end) is date)
-            and type(regions) is tuple and _plain_items(regions)
-            and type(targets) is tuple and _plain_items(targets)
+            and type(regions) is tuple
+            and _plain_items(regions)
+            and type(targets) is tuple
+            and _plain_items(targets)
         ):
-            return cls(policy_id=policy_id, content_hash=content_hash, title=title, summary=summary,
-                       organization=organization, executing_organization=executing_organization,
-                       category=category,
-                       # Whatever the row held goes to the validating constructor, which raises the
-                       # documented code for a non-tuple; converting here would hide that.
-                       region_codes=() if region_codes is None else region_codes,  # type: ignore[arg-type]
-                       target_groups=() if target_groups is None else target_groups,  # type: ignore[arg-type]
-                       url=url,
-                       period_start=period_start, period_end=period_end, status=status)
+            return cls(
+                policy_id=policy_id,
+                content_hash=content_hash,
+                title=title,
+                summary=summary,
+                organization=organization,
+                executing_organization=executing_organization,
+                category=category,
+                # Whatever the row held goes to the validating constructor, which raises the
+                # documented code for a non-tuple; converting here would hide that.
+                region_codes=() if region_codes is None else region_codes,  # type: ignore[arg-type]
+                target_groups=() if target_groups is None else target_groups,  # type: ignore[arg-type]
+                url=url,
+                period_start=period_start,
+                period_end=period_end,
+                status=status,
+            )
         doc = object.__new__(cls)
         # Frozen dataclass: the same direct slot writes its generated __init__ performs.
         put = object.__setattr__
@@ -190,8 +229,11 @@ def unique_by_id(docs: Sequence[PolicyDocument]) -> list[PolicyDocument]:
     latest: dict[str, PolicyDocument] = {}
     for doc in docs:
         if not isinstance(doc, PolicyDocument):
-            raise ValidationError("VALID_3001", "stores accept only PolicyDocument instances",
-                                  details={"type": type(doc).__name__})
+            raise ValidationError(
+                "VALID_3001",
+                "stores accept only PolicyDocument instances",
+                details={"type": type(doc).__name__},
+            )
         latest[doc.policy_id] = doc
     return list(latest.values())
 
@@ -202,8 +244,11 @@ def validate_ids(policy_ids: Sequence[str]) -> list[str]:
         raise ValidationError("VALID_3001", "policy_ids must be a sequence of ids, not one string")
     for policy_id in policy_ids:
         if not isinstance(policy_id, str) or not policy_id:
-            raise ValidationError("VALID_3001", "every policy id must be a non-empty string",
-                                  details={"policy_id": repr(policy_id)[:64]})
+            raise ValidationError(
+                "VALID_3001",
+                "every policy id must be a non-empty string",
+                details={"policy_id": repr(policy_id)[:64]},
+            )
     return list(dict.fromkeys(policy_ids))
 
 

@@ -92,18 +92,9 @@ INSERT_CYPHER = (
     + "RETURN count(p)"
 )
 
-PRESENT_CYPHER = (
-    "UNWIND $ids AS id\n"
-    "MATCH (p:Policy {policy_id: id})\n"
-    "RETURN p.policy_id"
-)
+PRESENT_CYPHER = "UNWIND $ids AS id\nMATCH (p:Policy {policy_id: id})\nRETURN p.policy_id"
 
-DELETE_CYPHER = (
-    "UNWIND $ids AS id\n"
-    "MATCH (p:Policy {policy_id: id})\n"
-    "DETACH DELETE p\n"
-    "RETURN count(*)"
-)
+DELETE_CYPHER = "UNWIND $ids AS id\nMATCH (p:Policy {policy_id: id})\nDETACH DELETE p\nRETURN count(*)"
 
 # Keyset pagination over the policy_id index: stable and O(page) per call, unlike SKIP/LIMIT.
 FINGERPRINT_CYPHER = (
@@ -132,7 +123,14 @@ SIMILAR_CYPHER = (
 Prepared = tuple[str, dict[str, Any] | None]
 
 _POLICY_KEYS = (
-    "policy_id", "content_hash", "title", "summary", "status", "url", "period_start", "period_end",
+    "policy_id",
+    "content_hash",
+    "title",
+    "summary",
+    "status",
+    "url",
+    "period_start",
+    "period_end",
 )
 _RELATED_KEYS = {rel: row_key for rel, row_key, _label, _prop in RELATIONSHIPS}
 

@@ -29,6 +29,10 @@ def backend_errors(store: str, backend: str, operation: str) -> Iterator[None]:
         raise ExternalServiceError(
             code,
             f"{backend} {operation} failed: {type(exc).__name__}: {str(exc)[:300]}",
-            details={"store": store, "backend": backend, "operation": operation,
-                     "error_type": type(exc).__name__},
+            details={
+                "store": store,
+                "backend": backend,
+                "operation": operation,
+                "error_type": type(exc).__name__,
+            },
         ) from exc

@@ -24,8 +24,14 @@ class FalkorDBGraphStore(CypherGraphStore):
 
     backend = "falkordb"
 
-    def __init__(self, url: str, graph_name: str, *, socket_timeout: float = 30.0,
-                 industry_keywords: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        graph_name: str,
+        *,
+        socket_timeout: float = 30.0,
+        industry_keywords: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self._use_keywords(industry_keywords)
         # The client probes the server (sentinel/cluster detection) while connecting, so an
         # unreachable server already fails here, with the graph store's code.

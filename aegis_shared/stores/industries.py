@@ -42,8 +42,9 @@ class IndustryClassifier:
     """Keyword map -> industries of a text; ``digest`` identifies the map for fingerprints."""
 
     def __init__(self, keywords: Mapping[str, Sequence[str]]) -> None:
-        if isinstance(keywords, str) or not all(words and not isinstance(words, str)
-                                                 for words in keywords.values()):
+        if isinstance(keywords, str) or not all(
+            words and not isinstance(words, str) for words in keywords.values()
+        ):
             raise ValueError("keywords must map each industry to a non-empty sequence of words")
         self.keywords = {name: tuple(words) for name, words in keywords.items()}
         self._names = tuple(self.keywords)

@@ -70,16 +70,20 @@ def filter_expression(filter: Mapping[str, str] | None) -> str:
         return ""
     unknown = set(filter) - FILTER_KEYS
     if unknown:
-        raise ValidationError("VALID_3001", f"unknown vector filter keys: {sorted(unknown)}",
-                              details={"allowed": sorted(FILTER_KEYS)})
+        raise ValidationError(
+            "VALID_3001",
+            f"unknown vector filter keys: {sorted(unknown)}",
+            details={"allowed": sorted(FILTER_KEYS)},
+        )
     clauses: list[str] = []
     if "status" in filter:
         clauses.append(f"status == {_literal(str(filter['status']))}")
     if "region_code" in filter:
         code = str(filter["region_code"])
         if not _REGION_CODE.match(code):
-            raise ValidationError("VALID_3003", "region_code filter must be a plain code",
-                                  details={"region_code": code[:40]})
+            raise ValidationError(
+                "VALID_3003", "region_code filter must be a plain code", details={"region_code": code[:40]}
+            )
         clauses.append(f'region_codes like "%,{code},%"')
     return " and ".join(clauses)
 
@@ -90,8 +94,9 @@ class MilvusVectorStore:
     name = "vectors"
     write_batch_size = BATCH_SIZE
 
-    def __init__(self, uri: str, collection: str, embedder: Embedder, *, token: str = "",
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, uri: str, collection: str, embedder: Embedder, *, token: str = "", timeout: float = 10.0
+    ) -> None:
         self.backend = "milvus" if uri.startswith(("http://", "https://", "tcp://")) else "milvus-lite"
         self.collection = collection
         self.embedder = embedder
@@ -140,7 +145,10 @@ class MilvusVectorStore:
         index = self._client.prepare_index_params()
         index.add_index(field_name="vector", index_type="AUTOINDEX", metric_type="COSINE")
         self._client.create_collection(
-            self.collection, schema=schema, index_params=index, consistency_level=CONSISTENCY,
+            self.collection,
+            schema=schema,
+            index_params=index,
+            consistency_level=CONSISTENCY,
             properties={MODEL_ID_PROPERTY: self.model_id, DIM_PROPERTY: str(self.embedder.dim)},
         )
 
@@ -153,8 +161,9 @@ class MilvusVectorStore:
         stored_dim = int(dims[0]) if dims and dims[0] is not None else None
         if stored_model is None:
             # A collection created outside this adapter: judge by what its rows carry.
-            rows = self._client.query(self.collection, filter="", output_fields=["model_id"], limit=1,
-                                      consistency_level=CONSISTENCY)
+            rows = self._client.query(
+                self.collection, filter="", output_fields=["model_id"], limit=1, consistency_level=CONSISTENCY
+            )
             stored_model = rows[0]["model_id"] if rows else None
         if (stored_model is not None and stored_model != self.model_id) or (
             stored_dim is not None and stored_dim != self.embedder.dim
@@ -163,8 +172,13 @@ class MilvusVectorStore:
                 "DP_3005",
                 f"collection {self.collection!r} holds vectors of model {stored_model!r} (dim {stored_dim}); "
                 f"refusing to mix in {self.model_id!r} (dim {self.embedder.dim})",
-                details={"collection": self.collection, "stored_model": stored_model,
-                         "stored_dim": stored_dim, "model": self.model_id, "dim": self.embedder.dim},
+                details={
+                    "collection": self.collection,
+                    "stored_model": stored_model,
+                    "stored_dim": stored_dim,
+                    "model": self.model_id,
+                    "dim": self.embedder.dim,
+                },
             )
 
     def _ready(self) -> None:
@@ -191,7 +205,8 @@ class MilvusVectorStore:
         matrix = np.asarray(vectors, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape != (len(docs), self.embedder.dim):
             raise ValidationError(
-                "VALID_3001", "vectors must be a (len(docs), dim) matrix",
+                "VALID_3001",
+                "vectors must be a (len(docs), dim) matrix",
                 details={"shape": list(matrix.shape), "docs": len(docs), "dim": self.embedder.dim},
             )
         unique_by_id(docs)  # validates every item is a PolicyDocument
@@ -207,8 +222,10 @@ class MilvusVectorStore:
         ids = [doc.policy_id for doc in batch]
         with backend_errors(self.name, self.backend, "upsert"):
             stored = self._client.query(
-                self.collection, filter=f"policy_id in {json.dumps(ids, ensure_ascii=False)}",
-                output_fields=["content_hash", "model_id"], consistency_level=CONSISTENCY,
+                self.collection,
+                filter=f"policy_id in {json.dumps(ids, ensure_ascii=False)}",
+                output_fields=["content_hash", "model_id"],
+                consistency_level=CONSISTENCY,
             )
         current = {row["policy_id"]: (row["content_hash"], row["model_id"]) for row in stored}
         return [doc for doc in batch if current.get(doc.policy_id) != (doc.content_hash, self.model_id)]
@@ -218,11 +235,21 @@ class MilvusVectorStore:
         for doc, vector in zip(batch, vectors, strict=True):
             regions = region_codes_field(doc.region_codes)
             if len(regions) > MAX_REGION_CODES_LENGTH or len(doc.status) > 32:
-                raise ValidationError("VALID_3004", "region_codes or status too long for the vector store",
-                                      details={"policy_id": doc.policy_id})
-            rows.append({"policy_id": doc.policy_id, "content_hash": doc.content_hash,
-                         "model_id": self.model_id, "status": doc.status, "region_codes": regions,
-                         "vector": vector})
+                raise ValidationError(
+                    "VALID_3004",
+                    "region_codes or status too long for the vector store",
+                    details={"policy_id": doc.policy_id},
+                )
+            rows.append(
+                {
+                    "policy_id": doc.policy_id,
+                    "content_hash": doc.content_hash,
+                    "model_id": self.model_id,
+                    "status": doc.status,
+                    "region_codes": regions,
+                    "vector": vector,
+                }
+            )
         with backend_errors(self.name, self.backend, "upsert"):
             self._client.upsert(self.collection, rows)
 
@@ -233,8 +260,12 @@ class MilvusVectorStore:
         for batch in chunks(ids, BATCH_SIZE):
             with backend_errors(self.name, self.backend, "delete"):
                 literal = json.dumps(list(batch), ensure_ascii=False)
-                present = self._client.query(self.collection, filter=f"policy_id in {literal}",
-                                             output_fields=["policy_id"], consistency_level=CONSISTENCY)
+                present = self._client.query(
+                    self.collection,
+                    filter=f"policy_id in {literal}",
+                    output_fields=["policy_id"],
+                    consistency_level=CONSISTENCY,
+                )
                 if present:
                     self._client.delete(self.collection, ids=[row["policy_id"] for row in present])
             removed += len(present)
@@ -247,7 +278,10 @@ class MilvusVectorStore:
         result: dict[str, str] = {}
         with backend_errors(self.name, self.backend, "fingerprints"):
             iterator = self._client.query_iterator(
-                self.collection, batch_size=ITERATOR_BATCH, filter="", output_fields=["content_hash"],
+                self.collection,
+                batch_size=ITERATOR_BATCH,
+                filter="",
+                output_fields=["content_hash"],
                 consistency_level=CONSISTENCY,
             )
             try:
@@ -261,8 +295,9 @@ class MilvusVectorStore:
     def count(self) -> int:
         self._ready()
         with backend_errors(self.name, self.backend, "count"):
-            rows = self._client.query(self.collection, filter="", output_fields=["count(*)"],
-                                      consistency_level=CONSISTENCY)
+            rows = self._client.query(
+                self.collection, filter="", output_fields=["count(*)"], consistency_level=CONSISTENCY
+            )
         return int(rows[0]["count(*)"]) if rows else 0
 
     def search(
@@ -294,8 +329,12 @@ class MilvusVectorStore:
 
     def _search(self, query: list[float], limit: int, expression: str) -> list[Any]:
         hits = self._client.search(
-            self.collection, data=[query], limit=limit, filter=expression,
-            output_fields=["policy_id", "region_codes"], search_params={"metric_type": "COSINE"},
+            self.collection,
+            data=[query],
+            limit=limit,
+            filter=expression,
+            output_fields=["policy_id", "region_codes"],
+            search_params={"metric_type": "COSINE"},
             consistency_level=CONSISTENCY,
         )
         return list(hits[0]) if hits else []

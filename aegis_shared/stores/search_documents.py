@@ -25,7 +25,9 @@ def search_derivation(engine: str, analysis: Any) -> str:
     """The search store's derivation: document version, fields, and the engine's analysis/mapping."""
     canonical = json.dumps(
         {"text": TEXT_FIELDS, "keyword": KEYWORD_FIELDS, "analysis": analysis},
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
     return f"search-doc/{SEARCH_DOCUMENT_VERSION};{engine}/{digest}"

@@ -74,7 +74,8 @@ def test_values_the_rust_validator_cannot_read_get_the_python_verdict(tmp_path: 
     SchemaValidators.validate(compiled, MappingProxyType({"amount": 5}))
     SchemaValidators.validate_many(compiled, [{"amount": 5}, MappingProxyType({"amount": 6})])
     error = _error(
-        SchemaValidators.validate_many, compiled,
+        SchemaValidators.validate_many,
+        compiled,
         [{"amount": 5}, {"amount": 5, "deadline": datetime(2026, 1, 1, tzinfo=UTC)}],
     )
     assert error.code == "VALID_3005" and error.details["pointer"] == "/data/deadline"

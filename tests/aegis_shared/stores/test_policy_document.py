@@ -71,12 +71,34 @@ def test_chunks() -> None:
 
 
 ROW = (
-    "p1", "h", "공고", "요약", "중소벤처기업부", "창업진흥원", "창업", ["11", "26"], ["청년"],
-    "https://example.go.kr/1", date(2026, 1, 1), date(2026, 12, 31), "active",
+    "p1",
+    "h",
+    "공고",
+    "요약",
+    "중소벤처기업부",
+    "창업진흥원",
+    "창업",
+    ["11", "26"],
+    ["청년"],
+    "https://example.go.kr/1",
+    date(2026, 1, 1),
+    date(2026, 12, 31),
+    "active",
 )
 _ROW_FIELDS = (
-    "policy_id", "content_hash", "title", "summary", "organization", "executing_organization", "category",
-    "region_codes", "target_groups", "url", "period_start", "period_end", "status",
+    "policy_id",
+    "content_hash",
+    "title",
+    "summary",
+    "organization",
+    "executing_organization",
+    "category",
+    "region_codes",
+    "target_groups",
+    "url",
+    "period_start",
+    "period_end",
+    "status",
 )
 
 
@@ -86,8 +108,13 @@ def _row(**overrides: Any) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"region_codes": None, "target_groups": []}, {"summary": None, "period_end": None},
-     {"region_codes": ("11",)}, {"region_codes": ["11", "26", "11"]}],
+    [
+        {},
+        {"region_codes": None, "target_groups": []},
+        {"summary": None, "period_end": None},
+        {"region_codes": ("11",)},
+        {"region_codes": ["11", "26", "11"]},
+    ],
 )
 def test_from_row_builds_exactly_what_the_constructor_builds(overrides: dict[str, Any]) -> None:
     row = _row(**overrides)
