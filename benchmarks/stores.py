@@ -62,7 +62,9 @@ def synthetic_docs(n: int, seed: int = 42) -> list[PolicyDocument]:
                 policy_id=f"bench-{i:07d}",
                 content_hash=f"{rng.getrandbits(128):032x}",
                 title=f"2026년 {topic} 지원사업 공고 제{i}호",
-                summary=f"{rng.choice(ORGS)}이 {topic} 분야 중소기업과 소상공인에게 자금과 컨설팅을 지원합니다.",
+                summary=(
+                    f"{rng.choice(ORGS)}이 {topic} 분야 중소기업과 소상공인에게 자금과 컨설팅을 지원합니다."
+                ),
                 organization=rng.choice(ORGS),
                 executing_organization=rng.choice(ORGS),
                 category=rng.choice(CATEGORIES),
