@@ -6,9 +6,10 @@ A click group; the ``aegis`` console script attaches it. Every coded error is pr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,6 +70,30 @@ def _print_plan(plan: MigrationPlan, *, as_json: bool) -> None:
     for step in plan.steps:
         risk = f"  [DATA LOSS: {step.data_loss}]" if step.data_loss else ""
         click.echo(f"  {step.number}. {step.kind} {step.table} ({step.service or '-'}){risk}")
+
+
+def _lock_options(func: F) -> F:
+    """``--lock-timeout`` and ``--actor``, shared by the commands that take the migration lock."""
+    func = click.option(
+        "--actor", default=None, help="Name recorded in schema_migrations (default: OS user)."
+    )(func)
+    return click.option(
+        "--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock."
+    )(func)
+
+
+@contextlib.contextmanager
+def _coordinator(
+    registry_dir: Path | None, database_url: str | None, actor: str | None, lock_timeout: float
+) -> Iterator[MigrationCoordinator]:
+    """A coordinator on its own engine, disposed when the command is done."""
+    engine = create_engine(database_url)
+    try:
+        yield MigrationCoordinator(
+            engine, SchemaRegistry.load(registry_dir), actor=actor, lock_timeout=lock_timeout
+        )
+    finally:
+        engine.dispose()
 
 
 @click.group("schema")
@@ -156,10 +181,7 @@ def impact(registry_dir: Path | None, database_url: str | None, from_dir: Path |
 @_url_option
 @click.option("--dry-run", is_flag=True, help="Print the SQL and change nothing.")
 @click.option("--allow-data-loss", is_flag=True, help="Allow dropping tables/columns and narrowing types.")
-@click.option(
-    "--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock."
-)
-@click.option("--actor", default=None, help="Name recorded in schema_migrations (default: OS user).")
+@_lock_options
 @_coded
 def migrate(
     registry_dir: Path | None,
@@ -170,13 +192,8 @@ def migrate(
     actor: str | None,
 ) -> None:
     """Bring the database to the registry in one transaction under the migration lock."""
-    registry = SchemaRegistry.load(registry_dir)
-    engine = create_engine(database_url)
-    try:
-        coordinator = MigrationCoordinator(engine, registry, actor=actor, lock_timeout=lock_timeout)
+    with _coordinator(registry_dir, database_url, actor, lock_timeout) as coordinator:
         result = coordinator.migrate(allow_data_loss=allow_data_loss, dry_run=dry_run)
-    finally:
-        engine.dispose()
     if result.plan.is_empty:
         click.echo("Database is up to date.")
     elif dry_run:
@@ -191,10 +208,7 @@ def migrate(
 @_url_option
 @click.option("--dry-run", is_flag=True, help="Print the undo SQL and change nothing.")
 @click.option("--allow-data-loss", is_flag=True, help="Drop added tables/columns that already hold data.")
-@click.option(
-    "--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock."
-)
-@click.option("--actor", default=None, help="Name recorded in schema_migrations (default: OS user).")
+@_lock_options
 @_coded
 def rollback(
     registry_dir: Path | None,
@@ -205,13 +219,8 @@ def rollback(
     actor: str | None,
 ) -> None:
     """Undo the last applied migration when it only added things; recorded in schema_migrations."""
-    registry = SchemaRegistry.load(registry_dir)
-    engine = create_engine(database_url)
-    try:
-        coordinator = MigrationCoordinator(engine, registry, actor=actor, lock_timeout=lock_timeout)
+    with _coordinator(registry_dir, database_url, actor, lock_timeout) as coordinator:
         result = coordinator.rollback(allow_data_loss=allow_data_loss, dry_run=dry_run)
-    finally:
-        engine.dispose()
     if dry_run:
         for risk in result.data_loss_risks:
             click.echo(f"DATA LOSS: {risk}")
