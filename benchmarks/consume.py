@@ -1,13 +1,15 @@
 """Consumer throughput, side by side in one run (reports; asserts nothing).
 
 ``EventConsumer`` (decode + schema validation + envelope + handler + stored offsets, batched
-asynchronous commits, metrics) against raw confluent-kafka consuming the very same messages:
-a batched ``consume`` loop that parses each value as JSON and commits asynchronously every 1,000
-messages, the least any consumer of these events does. A third line adds the envelope and schema
-validation EventConsumer performs to the raw loop, to show where the time goes. Each round uses
-a new consumer group, so both read the whole topic from the start; the time runs from the first
-message to the last, so group joins do not count. Rounds are paired, the order alternating; the
-ratio is the median of the pairs' (goal >= 0.7x).
+asynchronous commits, metrics) against raw confluent-kafka consuming the very same messages and
+doing the same work: a batched ``consume(500)`` loop that decodes and validates each value with
+the same envelope and data schemas (``decode_message``) and commits asynchronously every 1,000
+messages. That pair's ratio is the goal (>= 0.7x): it is what a team pays for our consumer over
+writing the loop itself. A third loop only parses JSON, to show what validation itself costs.
+
+Each round uses new consumer groups, so every loop reads the whole topic from the start; the time
+runs from the first message to the last, so group joins do not count. The loops' order rotates
+from round to round; ratios are the median of the rounds'.
 
 Starts its own Apache Kafka (a lite devstack) on free ports and stops it afterwards.
 
@@ -126,36 +128,35 @@ def main() -> None:
         ours_round(bootstrap, topic, dlq, registry, min(args.events, 2000))  # warm up
         raw_round(bootstrap, topic, min(args.events, 2000))
 
-        # The same raw loop plus the validation every EventConsumer message gets (envelope and
-        # data schema): what is left between this and EventConsumer is the consumer's own cost.
         validators = validators_for(registry)
-        validated = [
-            raw_round(bootstrap, topic, args.events, lambda value: decode_message(value, validators))
-            for _ in range(3)
-        ]
-        ours_rates, raw_rates, ratios = [], [], []
+        loops: dict[str, Callable[[], float]] = {
+            "raw": lambda: raw_round(
+                bootstrap, topic, args.events, lambda value: decode_message(value, validators)
+            ),
+            "ours": lambda: ours_round(bootstrap, topic, dlq, registry, args.events),
+            "parse": lambda: raw_round(bootstrap, topic, args.events),
+        }
+        rates: dict[str, list[float]] = {name: [] for name in loops}
+        names = list(loops)
         for round_ in range(args.rounds):
-            if round_ % 2:
-                ours = ours_round(bootstrap, topic, dlq, registry, args.events)
-                raw = raw_round(bootstrap, topic, args.events)
-            else:
-                raw = raw_round(bootstrap, topic, args.events)
-                ours = ours_round(bootstrap, topic, dlq, registry, args.events)
-            ours_rates.append(ours)
-            raw_rates.append(raw)
-            ratios.append(ours / raw)
+            for name in names[round_ % 3 :] + names[: round_ % 3]:
+                rates[name].append(loops[name]())
+        ratio = [o / r for o, r in zip(rates["ours"], rates["raw"], strict=True)]
+        bare = [o / p for o, p in zip(rates["ours"], rates["parse"], strict=True)]
 
-        print(f"broker {bootstrap}, topic {topic}, {args.events} events x {args.rounds} paired rounds")
-        print(f"{'consumer':<44}{'events/s (median)':>18}")
-        print(f"{'raw confluent-kafka (consume(500), JSON parse)':<44}{statistics.median(raw_rates):>18,.0f}")
-        print(f"{'raw + the same envelope/schema validation':<44}{statistics.median(validated):>18,.0f}")
-        print(f"{'EventConsumer (validated, batched commits)':<44}{statistics.median(ours_rates):>18,.0f}")
+        print(f"broker {bootstrap}, topic {topic}, {args.events} events x {args.rounds} rounds")
+        print(f"{'consumer':<52}{'events/s (median)':>18}")
+        for name, label in (
+            ("raw", "raw confluent-kafka + the same decode/validation"),
+            ("ours", "EventConsumer (validated, batched commits)"),
+            ("parse", "raw confluent-kafka, JSON parse only"),
+        ):
+            print(f"{label:<52}{statistics.median(rates[name]):>18,.0f}")
         print(
-            f"EventConsumer / raw = {statistics.median(ratios):.2f}x median of paired rounds "
-            f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x; goal >= 0.7x)"
+            f"EventConsumer / raw doing the same work = {statistics.median(ratio):.2f}x "
+            f"(min {min(ratio):.2f}x, max {max(ratio):.2f}x; goal >= 0.7x)"
         )
-        own = statistics.median(ours_rates) / statistics.median(validated)
-        print(f"EventConsumer / (raw + validation) = {own:.2f}x")
+        print(f"EventConsumer / JSON parse only = {statistics.median(bare):.2f}x (the price of validation)")
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)

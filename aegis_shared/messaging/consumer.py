@@ -8,6 +8,12 @@ For each message, in partition order:
 3. if it still fails, send it to the DLQ with the error;
 4. store the offset only now, after success or after the DLQ write was acknowledged.
 
+Messages are fetched in batches (``consume(batch_size)``): a call to the client per message costs
+more than handling it. Rebalance callbacks only run inside that call, so a batch is handled
+under one assignment; when a run stops in the middle of a batch, each partition is rewound
+(``seek``) to its first message not handled, so that message is read again by this consumer's
+next run, or after a rebalance by the next owner, and never skipped.
+
 Stored offsets are committed in batches: asynchronously every ``commit_every`` messages or
 ``commit_interval`` seconds, and synchronously when partitions are revoked (a rebalance), when
 :meth:`EventConsumer.run` returns and on :meth:`EventConsumer.close`. A commit per message would
@@ -95,18 +101,18 @@ class EventConsumer:
         install_signal_handlers: bool = False,
         commit_every: int = 1000,
         commit_interval: float = 1.0,
+        batch_size: int = 100,
     ) -> None:
         """``commit_every`` / ``commit_interval``: an asynchronous commit of the stored offsets
-        after that many handled messages or seconds, whichever comes first.
-
-        Messages are polled one at a time: a batch fetch (``consume(n)``) can hand back messages
-        fetched before a rebalance revoked their partition, which a test caught losing messages
-        across a rebalance."""
+        after that many handled messages or seconds, whichever comes first. ``batch_size``:
+        messages fetched per call to the client; a rebalance waits for the batch in hand, so
+        ``batch_size`` times the handler's time bounds that wait."""
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
-        if commit_every < 1 or commit_interval <= 0:
-            raise ValueError("commit_every must be >= 1 and commit_interval > 0")
+        if commit_every < 1 or commit_interval <= 0 or batch_size < 1:
+            raise ValueError("commit_every and batch_size must be >= 1 and commit_interval > 0")
         self.group_id = group_id
+        self.batch_size = batch_size
         self.commit_every = commit_every
         self.commit_interval = commit_interval
         self.topics = list(topics)
@@ -134,6 +140,7 @@ class EventConsumer:
         self._dirty = False  # stored offsets not yet committed synchronously
         self._last_commit = time.monotonic()
         self._last_offsets: dict[tuple[str, int], int] = {}
+        self._unstored: dict[tuple[str, int], int] = {}  # handled, offset not yet stored
         self._consumed = metrics.LabelCache(metrics.consumed)
         self._timing = metrics.LabelCache(metrics.processing_seconds)
         self._errors = metrics.LabelCache(metrics.errors)
@@ -202,16 +209,29 @@ class EventConsumer:
                     break
                 if idle_timeout is not None and now - last_message >= idle_timeout:
                     break
-                msg = self._consumer.poll(self.poll_timeout)
-                if msg is None:
-                    continue
-                error = msg.error()
-                if error is not None:
-                    self._on_consumer_error(error)
-                    continue
-                last_message = time.monotonic()
-                self._process(msg, stats, stop_event)
-                self._maybe_commit()
+                want = self.batch_size
+                if max_messages is not None:
+                    want = min(want, max_messages - stats.processed)
+                messages = self._consumer.consume(want, self.poll_timeout)
+                if messages:
+                    last_message = time.monotonic()
+                for index, msg in enumerate(messages):
+                    if self._should_stop(stop_event) or (
+                        deadline is not None and time.monotonic() >= deadline
+                    ):
+                        self._rewind(messages[index:])
+                        break
+                    error = msg.error()
+                    if error is not None:
+                        self._on_consumer_error(error)
+                        continue
+                    if not self._process(msg, stats, stop_event):
+                        self._rewind(messages[index:])
+                        break
+                    if self._since_commit >= self.commit_every:
+                        self._maybe_commit()
+                self._maybe_commit()  # the interval is checked once per batch
+                self._store_handled()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -231,7 +251,8 @@ class EventConsumer:
             raise ExternalServiceError("EXT_5005", f"fatal consumer error: {error}")
         _log.warning("consumer error", error=str(error))
 
-    def _process(self, msg: Message, stats: ConsumerStats, stop_event: threading.Event | None) -> None:
+    def _process(self, msg: Message, stats: ConsumerStats, stop_event: threading.Event | None) -> bool:
+        """Handle or park one message; False when stopped mid-retry (the message is not done)."""
         try:
             envelope = decode_message(msg.value(), self.validators)
         except AegisError as exc:
@@ -240,7 +261,7 @@ class EventConsumer:
             stats.dead_lettered += 1
             stats.dlq_codes[exc.code] = stats.dlq_codes.get(exc.code, 0) + 1
             self._done(msg)
-            return
+            return True
         attempt = 0
         started = time.perf_counter()
         while True:
@@ -259,7 +280,7 @@ class EventConsumer:
                     stats.dlq_codes[code] = stats.dlq_codes.get(code, 0) + 1
                     self._timing(envelope.event_type).observe(time.perf_counter() - started)
                     self._done(msg)
-                    return
+                    return True
                 delay = self.backoff.delay(attempt)
                 _log.warning(
                     "handler failed; retrying",
@@ -272,12 +293,13 @@ class EventConsumer:
                 attempt += 1
                 stats.retries += 1
                 if self._wait(delay, stop_event):
-                    # Stopping mid-retry: leave the offset uncommitted so the message is redelivered.
-                    return
+                    # Stopping mid-retry: leave the offset unstored so the message is redelivered.
+                    return False
         self._timing(envelope.event_type).observe(time.perf_counter() - started)
         self._consumed(envelope.event_type, self.group_id).inc()
         stats.handled += 1
         self._done(msg)
+        return True
 
     def _wait(self, delay: float, stop_event: threading.Event | None) -> bool:
         """Sleep ``delay`` seconds unless asked to stop; True when stopping."""
@@ -292,10 +314,35 @@ class EventConsumer:
 
     def _done(self, msg: Message) -> None:
         """The message is handled or parked: its offset may be committed from now on."""
-        self._consumer.store_offsets(message=msg)
-        self._last_offsets[(msg.topic() or "", msg.partition() or 0)] = msg.offset() or 0
+        key = (msg.topic() or "", msg.partition() or 0)
+        offset = msg.offset() or 0
+        self._last_offsets[key] = offset
+        self._unstored[key] = offset + 1
         self._since_commit += 1
         self._dirty = True
+
+    def _store_handled(self) -> None:
+        """Store the next offset of each partition's last handled message (one call per batch)."""
+        if not self._unstored:
+            return
+        offsets = [
+            TopicPartition(topic, partition, offset) for (topic, partition), offset in self._unstored.items()
+        ]
+        self._unstored.clear()
+        self._consumer.store_offsets(offsets=offsets)
+
+    def _rewind(self, unhandled: list[Message]) -> None:
+        """Seek each partition back to its first unhandled message of the batch in hand."""
+        first: dict[tuple[str, int], int] = {}
+        for msg in unhandled:
+            if msg.error() is None:
+                first.setdefault((msg.topic() or "", msg.partition() or 0), msg.offset() or 0)
+        for (topic, partition), offset in first.items():
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:
+                # Not stored, so not committed: a restart or the next owner still reads it.
+                _log.warning("could not rewind a partition", topic=topic, partition=partition, error=str(exc))
 
     def _maybe_commit(self) -> None:
         if self._since_commit == 0:
@@ -305,6 +352,7 @@ class EventConsumer:
             and time.monotonic() - self._last_commit < self.commit_interval
         ):
             return
+        self._store_handled()
         try:
             self._consumer.commit(asynchronous=True)
         except KafkaException as exc:
@@ -315,6 +363,7 @@ class EventConsumer:
         """Commit every stored offset and wait for the broker (revoke, end of run, close)."""
         if not self._dirty:
             return
+        self._store_handled()
         try:
             self._consumer.commit(asynchronous=False)
         except KafkaException as exc:
