@@ -38,6 +38,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from aegis_shared._extras import require_extra
+
+require_extra("kafka", "aegis_shared.messaging.consumer")
+
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from aegis_shared.errors import AegisError, ExternalServiceError

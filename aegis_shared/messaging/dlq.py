@@ -31,6 +31,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
+
+from aegis_shared._extras import require_extra
+
+require_extra("kafka", "aegis_shared.messaging.dlq")
+
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from aegis_shared.errors import ExternalServiceError, PipelineError, is_registered

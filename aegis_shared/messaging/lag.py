@@ -5,6 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from aegis_shared._extras import require_extra
+
+require_extra("kafka", "aegis_shared.messaging.lag")
+
 from confluent_kafka import Consumer, TopicPartition
 
 from aegis_shared.errors import ExternalServiceError

@@ -21,6 +21,11 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+
+from aegis_shared._extras import require_extra
+
+require_extra("kafka", "aegis_shared.messaging.publisher")
+
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from aegis_shared.config import Settings, get_settings

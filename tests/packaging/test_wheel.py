@@ -153,6 +153,7 @@ def test_the_core_install_leaves_out_dagster_and_names_each_missing_extra(
     )
     expected = {
         "messaging.EventPublisher": "kafka",
+        "aegis_shared.messaging.publisher": "kafka",  # a direct import of the module, too
         "aegis_shared.cache": "cache",
         "aegis_shared.api": "api",
         "aegis_orchestration": "orchestration",

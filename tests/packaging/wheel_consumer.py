@@ -88,6 +88,7 @@ report["installed"] = {
 report["missing_extras"] = {}
 for label, attempt in {
     "messaging.EventPublisher": lambda: importlib.import_module("aegis_shared.messaging").EventPublisher,
+    "aegis_shared.messaging.publisher": lambda: importlib.import_module("aegis_shared.messaging.publisher"),
     "aegis_shared.cache": lambda: importlib.import_module("aegis_shared.cache"),
     "aegis_shared.api": lambda: importlib.import_module("aegis_shared.api"),
     "aegis_orchestration": lambda: importlib.import_module("aegis_orchestration"),
