@@ -131,7 +131,7 @@ def load_stored(engine: sa.Engine, records: Sequence[Announcement]) -> list[Stor
         "WHERE deleted_at IS NULL AND ("
         "(status <> :archived AND ((status = :active AND dedup_key = ANY(:keys)) OR id = ANY(:ids))) "
         # A record already merged into a policy goes back to it, whatever that policy's status now.
-        "OR (id <> ALL(:ids) AND jsonb_exists_any(source_ids, CAST(:ids AS text[])))"
+        "OR (id <> ALL(:ids) AND source_ids ?| CAST(:ids AS text[]))"
         ") ORDER BY id"
     )
     params = {

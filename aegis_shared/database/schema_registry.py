@@ -360,7 +360,9 @@ class SchemaRegistry:
                     )
                 )
             for index in table.indexes:
-                partial: dict[str, Any] = {"postgresql_where": sa.text(index.where)} if index.where else {}
-                items.append(sa.Index(index.name, *index.columns, unique=index.unique, **partial))
+                options: dict[str, Any] = {"postgresql_where": sa.text(index.where)} if index.where else {}
+                if index.using != "btree":
+                    options["postgresql_using"] = index.using
+                items.append(sa.Index(index.name, *index.columns, unique=index.unique, **options))
             sa.Table(name, metadata, *items, comment=table.description)
         return metadata

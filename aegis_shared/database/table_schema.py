@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -103,6 +103,8 @@ class IndexSchema(_Strict):
     unique: bool = False
     # A partial index's predicate, as SQL ("dedupe_key IS NOT NULL"); ON CONFLICT must repeat it.
     where: str | None = None
+    # The access method; "gin" for a JSONB or array column searched with ``?|`` / ``@>``.
+    using: Literal["btree", "gin"] = "btree"
     description: str | None = None
 
 

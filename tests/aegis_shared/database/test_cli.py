@@ -145,4 +145,11 @@ def test_every_shipped_table_has_a_strictly_increasing_history_ending_at_its_ver
         assert versions == sorted(set(versions)), table_schema.name
         assert table_schema.version_history[-1].version == table_schema.version
     policies = SchemaRegistry.load().get("policies")
-    assert [e.version for e in policies.version_history] == ["1.0.0", "1.2.0", "1.2.1", "1.3.0", "1.4.0"]
+    assert [e.version for e in policies.version_history] == [
+        "1.0.0",
+        "1.2.0",
+        "1.2.1",
+        "1.3.0",
+        "1.4.0",
+        "1.5.0",
+    ]

@@ -130,6 +130,39 @@ def test_additive_change_migrates(fresh_engine: sa.Engine, seed_dir: Path) -> No
     assert coordinator.plan().is_empty
 
 
+def test_a_gin_index_is_created_with_its_access_method_and_plans_nothing_after(
+    fresh_engine: sa.Engine, seed_dir: Path
+) -> None:
+    MigrationCoordinator(fresh_engine, SchemaRegistry.load(seed_dir)).migrate()
+
+    def add(data: dict) -> None:
+        data["version"] = "9.9.0"
+        data["version_history"].append({"version": "9.9.0", "date": dt.date(2026, 12, 3), "changes": "gin"})
+        data["indexes"].append({"name": "idx_gin_source_ids", "columns": ["source_ids"], "using": "gin"})
+
+    _edit(seed_dir, "policies", add)
+    coordinator = MigrationCoordinator(fresh_engine, SchemaRegistry.load(seed_dir))
+    assert [(s.kind, s.table) for s in coordinator.plan().steps] == [("create_index", "policies")]
+    assert coordinator.migrate().applied
+    with fresh_engine.connect() as connection:
+        definition = connection.execute(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_gin_source_ids'")
+        ).scalar_one()
+        # The `?|` operator that finds merged records is one a GIN index on JSONB serves.
+        connection.execute(sa.text("SET enable_seqscan = off"))
+        plan = (
+            connection.execute(
+                sa.text("EXPLAIN SELECT id FROM policies WHERE source_ids ?| CAST(:ids AS text[])"),
+                {"ids": ["bizinfo:1"]},
+            )
+            .scalars()
+            .all()
+        )
+    assert "USING gin (source_ids)" in definition
+    assert any("idx_gin_source_ids" in line for line in plan), plan
+    assert coordinator.plan().is_empty  # the access method does not read as a difference
+
+
 def test_failing_third_step_leaves_schema_identical(fresh_engine: sa.Engine, seed_dir: Path) -> None:
     MigrationCoordinator(fresh_engine, SchemaRegistry.load(seed_dir)).migrate()
     with fresh_engine.begin() as connection:
