@@ -192,18 +192,7 @@ class DevStack:
                 self._save(state)
 
         def start(name: str) -> None:
-            if name == "postgres":
-                record(name, self.postgres.start())
-                return
-            server = self._server(name)
-            if server.running(state.pids.get(name)):
-                return
-            for port in self._ports_of(name):
-                self._check_port_free(port, name)
-            server.prepare()
-            pid = server.launch()
-            record(name, pid)
-            server.wait_ready(pid)
+            self._start_one(name, state, record)
 
         names = self.components()
         errors: list[BaseException] = []
@@ -286,9 +275,23 @@ class DevStack:
         state = self._load()
         if state is None:
             raise StackError(f"no stack in {self.root}; run `aegis devstack up` first")
-        if name == "postgres":
-            state.pids[name] = self.postgres.start()
+
+        def record(name: str, pid: int) -> None:
+            state.pids[name] = pid
             self._save(state)
+
+        self._start_one(name, state, record, timeout)
+
+    def _start_one(
+        self,
+        name: str,
+        state: _State,
+        record: Callable[[str, int], None],
+        timeout: float | None = None,
+    ) -> None:
+        """Launch one server unless it runs, record its pid as soon as it exists, wait for it."""
+        if name == "postgres":
+            record(name, self.postgres.start())
             return
         server = self._server(name)
         if server.running(state.pids.get(name)):
@@ -297,8 +300,7 @@ class DevStack:
             self._check_port_free(port, name)
         server.prepare()
         pid = server.launch()
-        state.pids[name] = pid
-        self._save(state)
+        record(name, pid)
         if timeout is None:
             server.wait_ready(pid)
         else:
