@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 import click
 
 from aegis_shared.errors import AegisError, ValidationError
-from aegis_shared.events.compatibility import CompatibilityMode, check_compatibility, run_conformance
+from aegis_shared.events.compatibility import CompatibilityMode, check_compatibility
+from aegis_shared.events.conformance import CONFORMANCE_DIR_ENV, find_corpus, run_conformance
 from aegis_shared.events.registry import DEFAULT_SCHEMAS_DIR, SchemaRegistry
 from aegis_shared.events.registry_store import FileRegistryStore
 
 DEFAULT_REGISTRY = DEFAULT_SCHEMAS_DIR
-DEFAULT_CONFORMANCE = Path("../shared/conformance/confluent-json-schema-compat")
 _MODES = [m.value for m in CompatibilityMode]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -100,8 +100,19 @@ def register_command(subject: str, schema: Path, registry: Path) -> None:
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @_coded_errors
 def conformance_command(directory: Path | None) -> None:
-    """Run Confluent's JSON Schema compatibility cases in DIRECTORY and print the agreement."""
-    report = run_conformance(directory or DEFAULT_CONFORMANCE)
+    """Run Confluent's JSON Schema compatibility cases in DIRECTORY and print the agreement.
+
+    Without DIRECTORY, the corpus is found from AEGIS_CONFORMANCE_DIR or ../shared/conformance
+    beside the checkout.
+    """
+    corpus = directory or find_corpus()
+    if corpus is None:
+        raise ValidationError(
+            "VALID_3001",
+            f"no conformance corpus found: pass DIRECTORY or set {CONFORMANCE_DIR_ENV}",
+            details={"env": CONFORMANCE_DIR_ENV},
+        )
+    report = run_conformance(corpus)
     click.echo(report.summary)
     for line in report.disagreements:
         click.echo(f"  disagree: {line}")
