@@ -45,7 +45,7 @@ def _coded(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AegisError as exc:
-            click.echo(f"[{exc.code}] {exc.message}", err=True)
+            click.echo(exc.operator_text(), err=True)
             raise SystemExit(1) from exc
 
     # functools.wraps keeps the command's signature; mypy types the wrapper as (*args, **kwargs).

@@ -35,7 +35,7 @@ def _coded_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AegisError as exc:
-            click.echo(f"error [{exc.code}] {exc.message}", err=True)
+            click.echo(f"error {exc.operator_text()}", err=True)
             for change in exc.details.get("breaking_changes", []):
                 click.echo(f"  BREAKING {change['kind']} {change['pointer']}", err=True)
             sys.exit(1 if exc.code == "VALID_3006" else 2)

@@ -36,7 +36,7 @@ def _coded_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AegisError as exc:
-            click.echo(f"error [{exc.code}] {exc.message}", err=True)
+            click.echo(f"error {exc.operator_text()}", err=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aegis_shared.errors import get_definition
 from aegis_shared.events.cli import events
 from aegis_shared.events.conformance import CONFORMANCE_DIR_ENV, CORPUS_NAME, find_corpus, run_conformance
 
@@ -72,6 +73,8 @@ def test_cli_conformance_without_a_corpus_says_where_to_put_it(
     result = CliRunner().invoke(events, ["conformance"])
     assert result.exit_code == 2
     assert "VALID_3001" in result.output and CONFORMANCE_DIR_ENV in result.output
+    # The operator also reads what to do, from the error registry.
+    assert f"resolution: {get_definition('VALID_3001').resolution}" in result.output
 
 
 def test_cli_conformance_reads_the_corpus_the_environment_names(
