@@ -18,7 +18,9 @@ from typing import Any, NamedTuple
 
 from aegis_shared.events.compatibility import model as m
 from aegis_shared.events.compatibility.kinds import COMPATIBLE_KINDS, ChangeKind
-from aegis_shared.events.compatibility.kinds import ChangeKind as K
+
+# Short, for the many ``walk.add(K.…)`` lines; each kind is still spelled out in full.
+K = ChangeKind
 
 
 def _escape(token: str) -> str:
