@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from aegis_shared.errors import AegisError, ValidationError
+from aegis_shared.errors.cli import coded_errors
 from aegis_shared.events.compatibility import CompatibilityMode, check_compatibility
 from aegis_shared.events.conformance import CONFORMANCE_DIR_ENV, find_corpus, run_conformance
 from aegis_shared.events.registry import DEFAULT_SCHEMAS_DIR, SchemaRegistry
@@ -24,24 +23,15 @@ from aegis_shared.events.registry_store import FileRegistryStore
 DEFAULT_REGISTRY = DEFAULT_SCHEMAS_DIR
 _MODES = [m.value for m in CompatibilityMode]
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+def _breaking_lines(exc: AegisError) -> list[str]:
+    return [f"  BREAKING {c['kind']} {c['pointer']}" for c in exc.details.get("breaking_changes", [])]
 
 
-def _coded_errors(func: F) -> F:
-    """Turn an AegisError into a one-line coded message and exit status 2 (or 1 for VALID_3006)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AegisError as exc:
-            click.echo(f"error {exc.operator_text()}", err=True)
-            for change in exc.details.get("breaking_changes", []):
-                click.echo(f"  BREAKING {change['kind']} {change['pointer']}", err=True)
-            sys.exit(1 if exc.code == "VALID_3006" else 2)
-
-    # functools.wraps keeps the command's signature; mypy types the wrapper as (*args, **kwargs).
-    return wrapper  # type: ignore[return-value]
+# Exit status 2 for bad input, 1 when the schema is refused for breaking compatibility.
+_coded_errors = coded_errors(
+    exit_status=lambda exc: 1 if exc.code == "VALID_3006" else 2, more=_breaking_lines
+)
 
 
 def _read_schema(path: Path) -> Any:
