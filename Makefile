@@ -11,7 +11,7 @@ PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 # Playwright (the browser tests) drives Debian's Chromium; it never downloads a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: setup system-deps run test dev down lint bench screenshots
+.PHONY: setup system-deps run test test-fast dev down lint bench screenshots
 
 ## Install apt packages once, after apt-get update: PostgreSQL, Java 17 + Maven for the JVM
 ## servers (Kafka, Neo4j, OpenSearch), whose jars Maven fetches into ~/.cache/aegis/maven,
@@ -51,10 +51,10 @@ run: setup
 	set -a; eval "$$($(BIN)/aegis devstack env --root $(STACK_ROOT))"; set +a; \
 	  $(BIN)/aegis demo
 
-## The full test suite (CI runs exactly this): the quality gates first (mypy --strict on the
-## library, bandit on both packages; settings in pyproject.toml), then pytest with coverage,
-## which fails below the floor set by --cov-fail-under in pyproject.toml.
-test: setup
+## The full test suite (CI runs exactly this): the quality gates first (`make lint`, mypy --strict
+## on the library, bandit on both packages; settings in pyproject.toml), then pytest with
+## coverage, which fails below the floor set by --cov-fail-under in pyproject.toml.
+test: setup lint
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r aegis_shared aegis_orchestration
 	$(BIN)/pytest --cov
@@ -75,8 +75,16 @@ down:
 screenshots: setup
 	AEGIS_UI_DOCS_IMAGES=docs/images $(BIN)/pytest tests/aegis_orchestration/ui
 
+## Lint and formatting over the whole tree, as CI checks them (`ruff format .` fixes the second).
 lint: setup
-	$(BIN)/ruff check aegis_shared aegis_orchestration tests benchmarks examples
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## The tests that start no server and no subprocess of Dagster (markers `stack` and `slow`, set in
+## tests/conftest.py and by hand): a quick loop while editing. AEGIS_TEST_STACK=off makes a test
+## that still reaches the stack fail with a message instead of starting every server.
+test-fast: setup lint
+	AEGIS_TEST_STACK=off $(BIN)/pytest -q -m "not stack and not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/publish.py

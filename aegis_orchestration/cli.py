@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from aegis_shared.errors import AegisError
+
 # command name -> "module:attribute" of a click command
 _LAZY_COMMANDS = {
     "events": "aegis_shared.events.cli:events",
@@ -27,6 +29,15 @@ _LAZY_COMMANDS = {
 
 
 class _LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        # A coded error no sub-command handled is one line with its code and what to do, not a
+        # traceback.
+        try:
+            return super().invoke(ctx)
+        except AegisError as exc:
+            click.echo(f"error {exc.operator_text()}", err=True)
+            ctx.exit(2)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *_LAZY_COMMANDS])
 

@@ -1,4 +1,4 @@
-"""SemVer helpers and the ``deprecated`` decorator (seed 000, 버전 관리 전략).
+"""SemVer helpers and the ``deprecated`` decorator (docs/platform.md §4).
 
 Deprecation runs over three releases: announce (``@deprecated`` warns on every use), keep
 warning in the next MAJOR, remove in the one after. ``removed_in`` defaults to the next-but-one

@@ -8,6 +8,13 @@ The session's ``AEGIS_*`` environment keeps the graph and search defaults on Fal
 tantivy: whole-graph tests give every test its own graph name and index directory, and Neo4j
 Community has one database only. The production adapters (Neo4j, OpenSearch, the Milvus server)
 run the store contract tests against this stack's servers through the fixtures below.
+
+Every test whose fixtures reach ``devstack`` is marked ``stack`` at collection, so
+``pytest -m "not stack"`` (``make test-fast``) runs the others without starting any server. A
+fixture that asks for a stack fixture by name at run time (``request.getfixturevalue``) is not
+visible at collection: mark such tests or parameters ``stack`` by hand. ``make test-fast`` sets
+``AEGIS_TEST_STACK=off`` so that a test which still reaches the stack fails and says so, instead
+of quietly starting the servers.
 """
 
 from __future__ import annotations
@@ -25,9 +32,26 @@ import sqlalchemy as sa
 from aegis_orchestration.devstack import DevStack, Ports
 from aegis_shared.config import Settings, get_settings
 
+STACK_MARK = "stack"
+STACK_SWITCH = "AEGIS_TEST_STACK"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        # fixturenames is the whole closure: a fixture that needs pg_url needs devstack too.
+        if "devstack" in getattr(item, "fixturenames", ()):
+            item.add_marker(STACK_MARK)
+
 
 @pytest.fixture(scope="session")
 def devstack() -> Iterator[DevStack]:
+    if os.environ.get(STACK_SWITCH) == "off":
+        pytest.fail(
+            f"this test reaches the local stack but is not marked {STACK_MARK!r} "
+            f"({STACK_SWITCH}=off): mark it, or the parameter that looks the stack up, "
+            f"with pytest.mark.{STACK_MARK}",
+            pytrace=False,
+        )
     root = Path(tempfile.mkdtemp(prefix="aegis-test-stack-"))
     stack = DevStack(root, Ports.free(), milvus_server=True).up()
     env = stack.env(embedded_stores=True)

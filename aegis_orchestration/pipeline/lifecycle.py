@@ -9,6 +9,7 @@ total reaches the threshold, and ``rejected`` below it.
 Every path asks this module: the cold path (:func:`decide`), hot-path staging and expiry
 (:func:`closure`), and serving reads (:data:`SERVABLE_SQL`). Each decision carries
 :class:`StatusReason` values, so a status can always be explained (``aegis pipeline explain``).
+The rule in prose, with the quality parts and their defaults: docs/lifecycle.md.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class StatusReason:
 
 @dataclass(frozen=True)
 class Rules:
-    """The quality threshold and weights (settings, not constants; seed 004 defaults)."""
+    """The quality threshold and weights (settings, not constants; defaults in docs/lifecycle.md)."""
 
     threshold: float = 0.7
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_QUALITY_WEIGHTS))

@@ -149,7 +149,7 @@ def score(df: pd.DataFrame, rules: Rules | None = None) -> QualityReport:
         if _raised(outcome.exception_info or {}):
             # An expectation that could not run must not count as met by every row.
             raise PipelineError(
-                "DP_2001",
+                "DP_2009",
                 f"quality expectation {config.type} failed to run",
                 details={"expectation": config.type, "kwargs": dict(config.kwargs)},
             )

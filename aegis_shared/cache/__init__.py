@@ -19,7 +19,7 @@ from aegis_shared.cache.multi_level import MultiLevelCache
 from aegis_shared.cache.redis_client import RedisCache
 from aegis_shared.cache.stats import CacheStats
 
-# The seed's name for the client wrapper.
+# The name earlier service code imports for the client wrapper.
 RedisClient = RedisCache
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Service API contracts and their JSON Schema validator (seed 000 §10)."""
+"""Service API contracts and their JSON Schema validator."""
 
 from aegis_shared.contracts.service_contract import APIEndpoint, ServiceContract
 from aegis_shared.contracts.validator import ContractValidator, json_pointer

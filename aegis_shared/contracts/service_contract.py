@@ -1,4 +1,4 @@
-"""Service API contracts (seed 000 §10): endpoints with request and response JSON Schemas.
+"""Service API contracts: endpoints with request and response JSON Schemas.
 
 Contracts are checked when they are built: paths start with ``/``, every schema is a valid
 JSON Schema (Draft 2020-12), every error code an endpoint declares is registered, and no

@@ -1,4 +1,4 @@
-"""Database access, the YAML schema registry and the migration coordinator (seed 000, 002).
+"""Database access, the YAML schema registry and the migration coordinator.
 
 No Dagster imports: services and jobs use this directly; ``aegis_orchestration.resources``
 adapts it.

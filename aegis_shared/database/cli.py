@@ -7,7 +7,6 @@ A click group; the ``aegis`` console script attaches it. Every coded error is pr
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from aegis_shared.database.migration_coordinator import MigrationCoordinator
 from aegis_shared.database.migration_plan import MigrationPlan
 from aegis_shared.database.schema_docs import to_markdown, to_mermaid
 from aegis_shared.database.schema_registry import SchemaRegistry
-from aegis_shared.errors import AegisError
+from aegis_shared.errors.cli import coded_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,19 +36,8 @@ _url_option = click.option(
 )
 
 
-def _coded(func: F) -> F:
-    """Turn coded errors into one clear stderr report and exit status 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AegisError as exc:
-            click.echo(f"[{exc.code}] {exc.message}", err=True)
-            raise SystemExit(1) from exc
-
-    # functools.wraps keeps the command's signature; mypy types the wrapper as (*args, **kwargs).
-    return wrapper  # type: ignore[return-value]
+# Exit status 1, and the report starts with the code itself (no "error " prefix).
+_coded = coded_errors(exit_status=1, prefix="")
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -1,4 +1,4 @@
-"""The YAML database schema registry (seed 002): load, validate, analyse and turn into metadata.
+"""The YAML database schema registry: load, validate, analyse and turn into metadata.
 
 Each ``aegis_shared/schemas/db/<table>.yaml`` file describes one table with its owning service. The registry
 validates every file (strict pydantic, with file and line in each problem), checks references

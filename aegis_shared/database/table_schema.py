@@ -1,4 +1,4 @@
-"""The shape of one table in the YAML schema registry (seed 002), as strict pydantic models.
+"""The shape of one table in the YAML schema registry, as strict pydantic models.
 
 Strict models make a typo or a wrong type an error instead of a silently ignored key or a
 coerced value: ``nullable: "no"`` is refused, not read as ``True``.

@@ -10,20 +10,27 @@ import argparse
 from collections.abc import Iterable
 from pathlib import Path
 
-from aegis_shared.errors.registry import ErrorCategory, ErrorDefinition, all_definitions
+from aegis_shared.errors.registry import (
+    CategoryDefinition,
+    CodeRange,
+    ErrorDefinition,
+    all_definitions,
+    category_definitions,
+)
 
-_CATEGORY_TITLES: dict[ErrorCategory, str] = {
-    ErrorCategory.AUTH: "Authentication (AUTH_1xxx)",
-    ErrorCategory.AUTHZ: "Authorization (AUTHZ_2xxx)",
-    ErrorCategory.VALID: "Validation (VALID_3xxx)",
-    ErrorCategory.DB: "Database (DB_4xxx)",
-    ErrorCategory.EXT: "External services (EXT_5xxx)",
-    ErrorCategory.BIZ: "Business rules (BIZ_6xxx)",
-    ErrorCategory.SYS: "System (SYS_7xxx)",
-    ErrorCategory.DP: (
-        "Data pipeline (DP_1xxx collection, DP_2xxx validation, DP_3xxx sync, DP_4xxx processing)"
-    ),
-}
+
+def _range_label(prefix: str, span: CodeRange) -> str:
+    if span.first % 1000 == 0 and span.last == span.first + 999:
+        label = f"{prefix}_{span.first // 1000}xxx"
+    else:
+        label = f"{prefix}_{span.first:04d}–{prefix}_{span.last:04d}"
+    return f"{label} {span.family}" if span.family else label
+
+
+def _title(category: CategoryDefinition) -> str:
+    ranges = ", ".join(_range_label(category.category.value, r) for r in category.ranges)
+    return f"{category.title} ({ranges})"
+
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
@@ -39,16 +46,16 @@ def render_markdown(definitions: Iterable[ErrorDefinition] | None = None) -> str
     lines = [
         "# Aegis error codes",
         "",
-        "Generated from `aegis_shared/errors/registry.py` by `python -m aegis_shared.errors.docs`;",
+        "Generated from `aegis_shared/errors/codes.toml` by `python -m aegis_shared.errors.docs`;",
         "do not edit by hand.",
         "",
     ]
-    for category in ErrorCategory:
-        rows = [d for d in defs if d.category is category]
+    for category in category_definitions():
+        rows = [d for d in defs if d.category is category.category]
         if not rows:
             continue
         lines += [
-            f"## {_CATEGORY_TITLES.get(category, category.value)}",
+            f"## {_title(category)}",
             "",
             "| Code | HTTP | Message | User message (ko) | Resolution |",
             "|------|------|---------|-------------------|------------|",

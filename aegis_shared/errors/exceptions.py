@@ -36,6 +36,15 @@ class AegisError(Exception):
     def user_message(self) -> str:
         return self.definition.user_message
 
+    @property
+    def resolution(self) -> str:
+        """What an operator should do about it (from the registry); logged, never sent to users."""
+        return self.definition.resolution
+
+    def operator_text(self) -> str:
+        """``[CODE] message`` and the resolution on a second line, for a command's error output."""
+        return f"[{self.code}] {self.message}\n  resolution: {self.resolution}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,

@@ -39,7 +39,7 @@ class EventSpec:
 
 
 _SPECS = (
-    # Policy (seed 003 §5 plus the pipeline's own events)
+    # Policy, plus the pipeline's own events (docs/events.md §3 describes every type)
     EventSpec("PolicyCreated", "policy", "policyId", "A policy became known to the source of truth."),
     EventSpec("PolicyUpdated", "policy", "policyId", "Fields of a policy changed."),
     EventSpec("PolicyDeleted", "policy", "policyId", "A policy was removed."),
@@ -47,18 +47,18 @@ _SPECS = (
     EventSpec("PolicyQualityUpdated", "policy", "policy_id", "Cold path scored and activated or rejected."),
     # Collection: raw announcements, keyed by source:source_id so one source record keeps its order.
     EventSpec("PolicyCollected", "collection", "source_id", "A raw announcement was collected."),
-    # User (seed 003 §6)
+    # User
     EventSpec("UserRegistered", "user", "userId", "A user signed up."),
     EventSpec("UserProfileUpdated", "user", "userId", "A user's profile changed."),
     EventSpec("UserLoggedIn", "user", "userId", "A user logged in."),
-    # Recommendation (seed 003 §7)
+    # Recommendation
     EventSpec("RecommendationRequested", "recommendation", "userId", "A user asked for recommendations."),
     EventSpec("RecommendationGenerated", "recommendation", "userId", "Recommendations were produced."),
     EventSpec("RecommendationFeedbackReceived", "recommendation", "userId", "A user rated a recommendation."),
-    # System (seed 003 §8)
+    # System
     EventSpec("ServiceHealthChanged", "system", "serviceName", "A service changed health state."),
     EventSpec("DataSyncCompleted", "system", "store", "A serving store finished syncing."),
-    # Security (seed 003 §9)
+    # Security
     EventSpec("AuthenticationFailed", "security", "attemptId", "A login attempt failed."),
     EventSpec("SuspiciousActivityDetected", "security", "activityId", "Behaviour matched a threat rule."),
 )

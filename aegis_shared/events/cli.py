@@ -8,40 +8,30 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from aegis_shared.errors import AegisError, ValidationError
-from aegis_shared.events.compatibility import CompatibilityMode, check_compatibility, run_conformance
+from aegis_shared.errors.cli import coded_errors
+from aegis_shared.events.compatibility import CompatibilityMode, check_compatibility
+from aegis_shared.events.conformance import CONFORMANCE_DIR_ENV, find_corpus, run_conformance
 from aegis_shared.events.registry import DEFAULT_SCHEMAS_DIR, SchemaRegistry
 from aegis_shared.events.registry_store import FileRegistryStore
 
 DEFAULT_REGISTRY = DEFAULT_SCHEMAS_DIR
-DEFAULT_CONFORMANCE = Path("../shared/conformance/confluent-json-schema-compat")
 _MODES = [m.value for m in CompatibilityMode]
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+def _breaking_lines(exc: AegisError) -> list[str]:
+    return [f"  BREAKING {c['kind']} {c['pointer']}" for c in exc.details.get("breaking_changes", [])]
 
 
-def _coded_errors(func: F) -> F:
-    """Turn an AegisError into a one-line coded message and exit status 2 (or 1 for VALID_3006)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AegisError as exc:
-            click.echo(f"error [{exc.code}] {exc.message}", err=True)
-            for change in exc.details.get("breaking_changes", []):
-                click.echo(f"  BREAKING {change['kind']} {change['pointer']}", err=True)
-            sys.exit(1 if exc.code == "VALID_3006" else 2)
-
-    # functools.wraps keeps the command's signature; mypy types the wrapper as (*args, **kwargs).
-    return wrapper  # type: ignore[return-value]
+# Exit status 2 for bad input, 1 when the schema is refused for breaking compatibility.
+_coded_errors = coded_errors(
+    exit_status=lambda exc: 1 if exc.code == "VALID_3006" else 2, more=_breaking_lines
+)
 
 
 def _read_schema(path: Path) -> Any:
@@ -100,8 +90,19 @@ def register_command(subject: str, schema: Path, registry: Path) -> None:
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @_coded_errors
 def conformance_command(directory: Path | None) -> None:
-    """Run Confluent's JSON Schema compatibility cases in DIRECTORY and print the agreement."""
-    report = run_conformance(directory or DEFAULT_CONFORMANCE)
+    """Run Confluent's JSON Schema compatibility cases in DIRECTORY and print the agreement.
+
+    Without DIRECTORY, the corpus is found from AEGIS_CONFORMANCE_DIR or ../shared/conformance
+    beside the checkout.
+    """
+    corpus = directory or find_corpus()
+    if corpus is None:
+        raise ValidationError(
+            "VALID_3001",
+            f"no conformance corpus found: pass DIRECTORY or set {CONFORMANCE_DIR_ENV}",
+            details={"env": CONFORMANCE_DIR_ENV},
+        )
+    report = run_conformance(corpus)
     click.echo(report.summary)
     for line in report.disagreements:
         click.echo(f"  disagree: {line}")

@@ -1,6 +1,6 @@
-"""The event envelope every Aegis event travels in (seed 003 §4).
+"""The event envelope every Aegis event travels in (docs/events.md §1).
 
-The wire form uses the seed's camelCase names; Python code uses snake_case attributes. The
+The wire form uses camelCase names; Python code uses snake_case attributes. The
 timestamp must carry a timezone and is normalised to UTC: a naive timestamp is ambiguous across
 services in different zones, so it is refused with its own code (VALID_3010).
 """

@@ -1,7 +1,6 @@
 """Kafka topics: names ``{env}.aegis.{entity}.v{major}`` and their partitions/retention.
 
-Partitions and retention follow seed 003 §3.2 for policy, user, recommendation, system and
-security. The seed has no row for ``collection`` and ``dlq``: collection carries the raw
+Partitions and retention are listed in docs/events.md §2. Collection carries the raw
 announcement stream at policy-like volume but only needs a replay window (raw rows land in
 PostgreSQL), so 6 partitions and 7 days; the DLQ keeps failed messages 30 days so an operator
 has time to inspect and replay them.

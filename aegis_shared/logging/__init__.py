@@ -11,6 +11,7 @@ from aegis_shared.logging.redaction import (
 from aegis_shared.logging.setup import (
     CONTEXT_KEYS,
     RedactingFilter,
+    add_error_resolution,
     bind_context,
     bound_context,
     clear_context,
@@ -24,6 +25,7 @@ __all__ = [
     "CONTEXT_KEYS",
     "REDACTED",
     "RedactingFilter",
+    "add_error_resolution",
     "bind_context",
     "bound_context",
     "clear_context",

@@ -24,6 +24,8 @@ import structlog
 from pydantic import BaseModel, SecretStr
 from structlog.typing import Processor
 
+from aegis_shared.errors import AegisError, ErrorDefinition, get_definition, is_registered
+from aegis_shared.errors.registry import find_code
 from aegis_shared.logging.redaction import mask_text, redact, register_secrets
 
 CONTEXT_KEYS = ("request_id", "run_id", "asset_key", "service")
@@ -82,6 +84,51 @@ def install_record_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
+_FAILURE_LEVELS = frozenset({"warning", "warn", "error", "exception", "critical", "fatal"})
+
+
+def _raised(exc_info: Any) -> BaseException | None:
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if isinstance(exc_info, tuple) and len(exc_info) == 3:
+        return exc_info[1] if isinstance(exc_info[1], BaseException) else None
+    return sys.exc_info()[1] if exc_info is True else None
+
+
+def _coded_failure(event_dict: MutableMapping[str, Any], level: str) -> ErrorDefinition | None:
+    raised = _raised(event_dict.get("exc_info"))
+    if isinstance(raised, AegisError):
+        return raised.definition
+    if level not in _FAILURE_LEVELS:
+        return None
+    for key in ("error_code", "code"):
+        value = event_dict.get(key)
+        if isinstance(value, str) and is_registered(value):
+            return get_definition(value)
+    # A plain message naming a code the way AegisError renders it: "... [DP_1001] ...".
+    return find_code(str(event_dict.get("event", "")))
+
+
+def add_error_resolution(
+    _logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Put the registry's ``resolution`` (and ``error_code``) beside every coded failure.
+
+    A failure is coded when it logs an :class:`AegisError` (``log.exception`` or
+    ``exc_info=``), or, at warning level and above, carries a registered ``error_code``/``code``
+    field or names ``[CODE]`` in its message (as ``str(AegisError)`` and Dagster's step
+    failures do). The operator reading the log sees what to do without looking the code up.
+    """
+    if "resolution" in event_dict:
+        return event_dict
+    level = str(event_dict.get("level", method_name)).lower()
+    definition = _coded_failure(event_dict, level)
+    if definition is not None:
+        event_dict.setdefault("error_code", definition.code)
+        event_dict["resolution"] = definition.resolution
+    return event_dict
+
+
 def _add_service(service: str | None) -> Processor:
     def add_service(
         _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
@@ -113,7 +160,8 @@ def configure_logging(
     secrets: Iterable[str] = (),
 ) -> None:
     """Configure structlog and stdlib logging: JSON lines (or console), UTC ISO timestamps,
-    contextvars (request/run/asset ids), service name and the redaction processor.
+    contextvars (request/run/asset ids), service name, the operator's resolution beside every
+    coded failure (:func:`add_error_resolution`) and the redaction processor.
 
     Every ``SecretStr`` field of ``settings`` and every value in ``secrets`` is masked wherever
     it appears, even in free text. Every stdlib record is masked as it is created
@@ -130,6 +178,8 @@ def configure_logging(
         structlog.stdlib.PositionalArgumentsFormatter(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_service(service),
+        # Before format_exc_info turns the exception into text: it reads the AegisError's code.
+        add_error_resolution,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
         structlog.processors.UnicodeDecoder(),

@@ -8,14 +8,11 @@ credentials masked: the DLQ keeps original bytes, a terminal need not.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from aegis_shared.errors import AegisError
+from aegis_shared.errors.cli import coded_errors
 from aegis_shared.messaging.dlq import (
     DeadLetter,
     DeadLetterFilter,
@@ -27,19 +24,7 @@ from aegis_shared.messaging.dlq import (
     replayed_ids,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _coded_errors(func: F) -> F:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AegisError as exc:
-            click.echo(f"error [{exc.code}] {exc.message}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+_coded_errors = coded_errors(exit_status=2)
 
 
 def _settings() -> Any:

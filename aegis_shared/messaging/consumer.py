@@ -21,7 +21,7 @@ cost a broker round trip per message. A crash (no revoke, no close) redelivers a
 handled since the last commit (at-least-once); an offset is never stored, so never committed,
 for a message that was not handled or parked in the DLQ (nothing is silently dropped).
 
-Every handled, failed or unreadable message updates the seed 003 §12.1 event metrics
+Every handled, failed or unreadable message updates the event metrics (docs/events.md §6)
 (:mod:`aegis_shared.messaging.metrics`).
 DLQ records keep the ORIGINAL bytes and key, the original headers, and add ``error-code``,
 ``error-reason``, ``original-topic``, ``original-partition``, ``original-offset`` and

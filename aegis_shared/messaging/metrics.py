@@ -1,4 +1,4 @@
-"""The seed 003 §12.1 event metrics, on ``aegis_shared.monitoring.metrics``'s idempotent factories.
+"""The event metrics of docs/events.md §6, on ``aegis_shared.monitoring.metrics``'s idempotent factories.
 
 Seed name (labels) → metric here:
 

@@ -1,9 +1,9 @@
 """The event publisher: validated, enveloped, idempotent, batched Kafka production.
 
 Every event is validated against the latest registered schema of its type before anything is
-produced, wrapped in the seed-003 envelope and produced asynchronously: librdkafka batches
+produced, wrapped in the envelope (docs/events.md §1) and produced asynchronously: librdkafka batches
 (``linger.ms``) and compresses, and delivery reports are collected by callback. Nothing flushes
-per event (seed 003's sketch did, which caps throughput at one broker round trip per event);
+per event (an earlier design did, which caps throughput at one broker round trip per event);
 :meth:`EventPublisher.flush` and :meth:`EventPublisher.publish_many` wait once and raise EXT_5012
 listing every failed delivery, so a lost event is never silent.
 """
@@ -456,7 +456,7 @@ class EventPublisher:
             )
 
     def _count(self, failures: list[DeliveryFailure], remaining: int) -> None:
-        """The §12.1 metrics for what the flush settled: acknowledged and failed events."""
+        """The event metrics (docs/events.md §6) of what the flush settled: acknowledged, failed."""
         unconfirmed, self._unconfirmed = self._unconfirmed, collections.Counter()
         for failure in failures:
             unconfirmed[failure.event_type] -= 1

@@ -8,7 +8,7 @@ from aegis_shared.models.announcement import PolicyStatus
 
 
 class ProcessingPath(StrEnum):
-    """Which pipeline path handled a record (seed 004): seconds-level hot or scheduled cold."""
+    """Which pipeline path handled a record: seconds-level hot or scheduled cold."""
 
     HOT = "hot"
     COLD = "cold"

@@ -7,7 +7,7 @@
 * ``aegis_data_processing_errors_total{source, error_code}`` — failures by registered code
   (the exception's ``code`` for an ``AegisError``, else its class name).
 
-Label values are read from the call's arguments by name, so the seed's
+Label values are read from the call's arguments by name, so a declaration such as
 ``labels=["source", "path"]`` works on ``process_batch(data, source, path="hot")``.
 """
 

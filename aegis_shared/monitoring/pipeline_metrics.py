@@ -1,4 +1,4 @@
-"""The pipeline's Prometheus metrics (seed 004 §6.4), live for services and pushed for batch runs.
+"""The pipeline's Prometheus metrics (docs/platform.md §2), live for services and pushed for batch runs.
 
 One set of metric families, two ways out:
 
@@ -52,7 +52,7 @@ class MetricSpec:
     buckets: tuple[float, ...] = ()
 
 
-# Seed 004 §6.4, with the platform's ``aegis_`` namespace. Durations in seconds.
+# docs/platform.md §2 lists them, in the platform's ``aegis_`` namespace. Durations in seconds.
 SPECS: Mapping[str, MetricSpec] = {
     s.name: s
     for s in (

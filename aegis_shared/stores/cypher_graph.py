@@ -1,6 +1,6 @@
 """The graph store's logic, shared by the FalkorDB and Neo4j adapters.
 
-All Cypher lives here, written in the subset both engines accept (DESIGN §5): parameterised
+All Cypher lives here, written in the subset both engines accept (docs/platform.md §1): parameterised
 ``UNWIND $rows`` batches of 1,000, ``MERGE`` for shared nodes, no map-valued properties, no
 ``datetime()``, no ``EXISTS {}``, no ``elementId()``. Each adapter only supplies how to run one
 statement and how to create its indexes, so CI (FalkorDB) exercises the production Cypher.

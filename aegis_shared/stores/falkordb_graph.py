@@ -1,6 +1,6 @@
 """Embedded graph adapter: FalkorDB over its Redis protocol (the ``falkordb`` client).
 
-FalkorDB's Bolt port is unsafe here (DESIGN §5), so the Redis protocol is used. FalkorDB has
+FalkorDB's Bolt port is unsafe here (docs/platform.md §1), so the Redis protocol is used. FalkorDB has
 no constraints and no ``IF NOT EXISTS``; indexes are created plainly and "already indexed" is
 treated as success.
 """

@@ -9,7 +9,7 @@ one the tests have run for real; only the analyzer differs:
 * **Elasticsearch**: ``nori_tokenizer`` (the analysis-nori plugin), Korean morphology.
 * **OpenSearch**: no nori ships with it (none is published on Maven Central), so the text
   fields use what its ``analysis-common`` module ships: a 2–3-character ``ngram`` tokenizer over
-  letters and digits, lowercased, the same grams the tantivy store indexes (DESIGN §5: two-
+  letters and digits, lowercased, the same grams the tantivy store indexes (docs/platform.md §1: two-
   syllable words inside compounds are found, which a morphological analyzer can miss).
 """
 

@@ -3,7 +3,7 @@
 Korean words are not space-delimited the way a whitespace tokenizer needs ("청년창업지원"), so
 text fields use a registered ``Tokenizer.ngram(min_gram=2, max_gram=3)`` + lowercase analyzer:
 two-syllable words such as "창업" are whole tokens and are found inside compounds. (SQLite FTS5
-trigram misses them; DESIGN §5.)
+trigram misses them; docs/platform.md §1.)
 
 tantivy allows one IndexWriter per index directory, across the whole process. Stores opened on
 the same path therefore share one :class:`_SharedIndex` (index + writer), reference-counted, and

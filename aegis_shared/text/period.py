@@ -1,6 +1,6 @@
 """Application periods (신청기간/접수기간) as published → structured start, end and notes.
 
-Every form listed in sources.md §6 is understood: ISO, compact ``YYYYMMDD``, dotted with or
+Every form listed in docs/sources.md §6 is understood: ISO, compact ``YYYYMMDD``, dotted with or
 without spaces, weekday and time suffixes, an end without a year (it rolls into the next year
 when it would fall before the start), full-width tildes and trailing notes. Open-ended text
 (상시 접수, 예산 소진시까지, 사업별 상이) is a value, not a failure; only a date that cannot exist

@@ -1,4 +1,4 @@
-"""Small typed helpers seed 000 names: validators, masking, Korean text, Seoul dates, files.
+"""Small typed helpers every service needs: validators, masking, Korean text, Seoul dates, files.
 
 Encryption and password hashing live in :mod:`aegis_shared.utils.crypto`, imported on its own so
 that the log redactor, which imports :mod:`aegis_shared.utils.contacts`, does not load them.

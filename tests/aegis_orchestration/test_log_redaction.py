@@ -15,6 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from aegis_shared.config import Settings
@@ -75,6 +76,7 @@ def _json_lines(output: str) -> list[dict[str, object]]:
     return lines
 
 
+@pytest.mark.slow  # loads the code location in a subprocess
 def test_code_location_load_and_context_log_redact_everything() -> None:
     output = _run("definitions")
     _assert_clean(output, "definitions")
@@ -89,6 +91,7 @@ def test_code_location_load_and_context_log_redact_everything() -> None:
     assert "password=[REDACTED] serviceKey=[REDACTED]" in shown
 
 
+@pytest.mark.slow  # runs the aegis CLI in a subprocess
 def test_the_aegis_cli_redacts_everything() -> None:
     output = _run("cli")
     _assert_clean(output, "cli")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
@@ -52,6 +53,7 @@ def test_the_report_depends_on_our_policies_asset_by_key_only() -> None:
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 7 * * 1", "Asia/Seoul")
 
 
+@pytest.mark.slow  # loads both code locations out of process
 def test_the_workspace_links_the_report_to_our_lineage() -> None:
     """What the Dagster UI shows: both locations load, and the edge crosses from `aegis` to theirs."""
     with (

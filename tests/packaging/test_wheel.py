@@ -22,6 +22,9 @@ import pytest
 
 from aegis_shared.schemas import bundled_path
 
+# Building and installing the wheel takes tens of seconds: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 CONSUMER = Path(__file__).with_name("wheel_consumer.py")
 EXTRAS = "auth,db"
@@ -88,6 +91,13 @@ def test_the_wheel_ships_every_bundled_schema(wheel: Path) -> None:
             if name.startswith("aegis_shared/schemas/") and not name.endswith(".py")
         }
     assert shipped and in_wheel == shipped
+
+
+def test_the_wheel_ships_the_error_registry_data(wheel: Path) -> None:
+    # Every AegisError reads its code from this file: without it the library cannot be imported.
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read("aegis_shared/errors/codes.toml").decode("utf-8")
+    assert shipped == (REPO / "aegis_shared" / "errors" / "codes.toml").read_text(encoding="utf-8")
 
 
 def test_the_core_requires_no_dagster_or_client_library(wheel: Path) -> None:

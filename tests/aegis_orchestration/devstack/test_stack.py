@@ -66,6 +66,7 @@ def test_session_stack_serves_every_component(
     assert all(component["healthy"] for component in status.values())
 
 
+@pytest.mark.stack  # starts a stack of its own
 def test_up_is_idempotent_and_down_leaves_no_process_or_port() -> None:
     root = Path(tempfile.mkdtemp(prefix="aegis-down-test-"))
     stack = DevStack(root, Ports.free()).up()

@@ -122,4 +122,4 @@ def test_an_expectation_that_cannot_run_fails_loudly_instead_of_scoring_full_mar
     df = quality.frame([complete("x")], ["x"], TODAY).drop(columns=["url"])
     with pytest.raises(PipelineError) as error:
         quality.score(df)
-    assert error.value.code == "DP_2001"
+    assert error.value.code == "DP_2009"

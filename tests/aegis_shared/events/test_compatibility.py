@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +11,10 @@ import pytest
 from aegis_shared.errors import ValidationError
 from aegis_shared.events.compatibility import (
     COMPATIBLE_KINDS,
+    ChangeKind,
     CompatibilityMode,
     check_compatibility,
+    rules,
 )
 
 
@@ -46,6 +50,23 @@ def test_change_carries_kind_pointer_breaking_and_message() -> None:
     assert change.breaking
     assert "#/properties/amount" in change.message
     assert result.breaking_changes == (change,)
+
+
+def test_kinds_are_enum_members_that_read_as_confluents_names() -> None:
+    (change,) = check_compatibility(
+        {"type": "string", "maxLength": 9}, {"type": "string", "maxLength": 5}
+    ).changes
+    assert change.kind is ChangeKind.MAX_LENGTH_DECREASED
+    assert change.kind == "MAX_LENGTH_DECREASED" and f"{change.kind}" == "MAX_LENGTH_DECREASED"
+
+
+def test_every_kind_is_spelled_out_where_the_rules_produce_it() -> None:
+    # Grepping a kind must find where it comes from: no kind is assembled from pieces.
+    source = Path(rules.__file__).read_text(encoding="utf-8")
+    spelled = set(re.findall(r"\bK\.([A-Z_]+)\b", source))
+    # The loader reads unevaluatedProperties as additionalProperties, so these two are never produced.
+    never_produced = {ChangeKind.UNEVALUATED_PROPERTIES_ADDED, ChangeKind.UNEVALUATED_PROPERTIES_EXTENDED}
+    assert {k.name for k in ChangeKind} - {k.name for k in never_produced} == spelled
 
 
 def test_result_is_frozen() -> None:

@@ -59,7 +59,7 @@ def postgres_registry(pg_engine: sa.Engine) -> SchemaRegistry:
     return SchemaRegistry(PostgresRegistryStore(pg_engine))
 
 
-@pytest.fixture(params=["file", "postgres"])
+@pytest.fixture(params=["file", pytest.param("postgres", marks=pytest.mark.stack)])
 def registry(request: pytest.FixtureRequest) -> SchemaRegistry:
     return request.getfixturevalue(f"{request.param}_registry")
 

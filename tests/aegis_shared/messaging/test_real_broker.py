@@ -55,6 +55,7 @@ def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
         broker.stop()
 
 
+@pytest.mark.stack  # starts a Kafka broker of its own
 def test_publishing_across_a_broker_restart_loses_and_duplicates_nothing(own_broker: OwnBroker) -> None:
     bootstrap = own_broker.server.bootstrap
     settings = Settings(env=f"t{uuid.uuid4().hex[:10]}", kafka_bootstrap=bootstrap)

@@ -115,7 +115,13 @@ ELASTICSEARCH = pytest.param(
 
 
 # The production adapters keep their markers (`-m requires_neo4j` selects them); they no longer skip.
-MARKS = {"neo4j": [pytest.mark.requires_neo4j], "milvus-server": [pytest.mark.requires_milvus_server]}
+# Engines served by the session stack are looked up at run time, so they are marked `stack` here.
+MARKS = {
+    "neo4j": [pytest.mark.requires_neo4j, pytest.mark.stack],
+    "milvus-server": [pytest.mark.requires_milvus_server, pytest.mark.stack],
+    "falkordb": [pytest.mark.stack],
+    "opensearch": [pytest.mark.stack],
+}
 
 
 def _engines(engines: list[str]) -> list[Any]:
