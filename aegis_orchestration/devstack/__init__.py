@@ -1,4 +1,4 @@
-"""The local stack of real servers on loopback (DESIGN §5).
+"""The local stack of real servers on loopback (see docs/platform.md §1).
 
 PostgreSQL, Apache Kafka (KRaft), Neo4j Community, OpenSearch and redis-server with FalkorDB;
 optionally a Milvus standalone server. ``aegis devstack up`` starts them for ``make run`` and

@@ -1,4 +1,4 @@
-"""Prometheus alert rules for the pipeline metrics (seed 004 §9), shipped with the code location.
+"""Prometheus alert rules for the pipeline metrics (see docs/platform.md §3), shipped with the code location.
 
 ``alerts.yaml`` is what Prometheus loads (the devstack's does); ``alerts_test.yaml`` holds its
 ``promtool test rules`` cases. Both are checked by promtool in the tests.
