@@ -203,6 +203,9 @@ class MssConnector(PagedConnector):
     path = API_PATH
     default_per_page = 100
 
+    def parse_text(self, text: str) -> SourcePage:
+        return parse(text)
+
     def params(self, page: int) -> dict[str, Any]:
         return {"serviceKey": self.key, "pageNo": page, "numOfRows": self.per_page, "dataType": "json"}
 
