@@ -1,9 +1,10 @@
 """Public sources as a Dagster resource: base URLs, keys, paging, rate limits and retry policy.
 
-Which base-URL and key settings exist is the source table's (``aegis_orchestration.sources.registry``).
-Each one resolves, first found wins: this resource's field of that name, the ``aegis_shared``
-setting of that name (``AEGIS_*``), then the table's default. So pointing collection at the
-offline replay server or at the real APIs is only a matter of settings.
+Which base-URL and key settings exist is the source table's
+(``aegis_orchestration.sources.registry``). Each one resolves, first found wins: this resource's
+field of that name, the ``aegis_shared`` setting of that name (``AEGIS_<NAME>``, declared or
+not), then the table's default. So pointing collection at the offline replay server or at the
+real APIs is only a matter of settings.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 import dagster as dg
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from aegis_orchestration.sources.catalog import SourceConfig, collect_source
 from aegis_orchestration.sources.connector import CollectionResult
@@ -70,10 +71,10 @@ class SourcesResource(dg.ConfigurableResource):
         )
 
     def _setting(self, name: str, settings: Settings) -> str | None:
-        # A source whose settings have no field here or in Settings uses the table's default.
+        # Settings answer names they do not declare too (AEGIS_<NAME>), so a source added to the
+        # table needs no field here nor there; unset, its base URL is the table's default.
         own = getattr(self, name) if name in type(self).model_fields else None
-        value = own or (getattr(settings, name) if name in type(settings).model_fields else None)
-        return value.get_secret_value() if isinstance(value, SecretStr) else value
+        return own or settings.value_of(name)
 
     def collect(self, source: str, day: date | None = None) -> CollectionResult:
         """Collect ``source`` (``day``: only what it registered or updated that day, Asia/Seoul).

@@ -51,6 +51,7 @@ def reencode(body: bytes, change: Any) -> bytes:
 
 
 def json_reply(doc: Any, status: int = 200) -> Reply:
+    """A JSON answer (UTF-8, Korean kept as written, as the real APIs send it)."""
     return Reply(status, JSON, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
 
 
@@ -66,6 +67,7 @@ def portal_error_xml(code: str | None, *, with_code: bool = True) -> Reply:
 
 
 def int_param(query: dict[str, list[str]], name: str, default: int) -> int:
+    """A positive integer query parameter (paging), ``default`` when absent or unreadable."""
     try:
         return max(1, int(query.get(name, [str(default)])[0]))
     except ValueError:

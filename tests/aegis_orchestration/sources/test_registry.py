@@ -13,11 +13,13 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from aegis_orchestration.resources.sources import SourcesResource
 from aegis_orchestration.sources import SourceError, parse
 from aegis_orchestration.sources.catalog import collect_source, pointing_at
 from aegis_orchestration.sources.config import SourceConfig
@@ -35,6 +37,8 @@ from aegis_orchestration.sources.registry import (
 )
 from aegis_orchestration.sources.replay import ReplayServer
 from aegis_orchestration.sources.replay_handlers import Reply, SourceReplay, int_param, json_reply
+from aegis_shared.config import get_settings
+from aegis_shared.errors import SystemError_
 from aegis_shared.models import Announcement
 from tests.aegis_orchestration.hot_path.helpers import Database
 
@@ -158,6 +162,36 @@ def test_a_registered_source_is_collected_through_the_replay_server_and_landed_i
     assert [(r.source_id, r.code, json.loads(bytes(r.original))) for r in refused] == [
         ("704", "DP_2005", NOTICES[4])
     ]
+
+
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_a_registered_source_reads_its_own_aegis_variables_through_the_dagster_resource(
+    gazette_server: ReplayServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_settings: None
+) -> None:
+    # Settings declares no gazette field: AEGIS_GAZETTE_* work because the table names them.
+    key_file = tmp_path / "gazette.key"
+    key_file.write_text(KEY + "\n", encoding="utf-8")
+    monkeypatch.setenv("AEGIS_GAZETTE_BASE_URL", gazette_server.base_url)
+    monkeypatch.setenv("AEGIS_GAZETTE_API_KEY_FILE", str(key_file))
+    resource = SourcesResource(requests_per_second=1000, retry_initial_wait=0.01, retry_max_wait=0.02)
+
+    result = resource.collect(NAME)
+    assert len(result.records) + len(result.rejected) == len(NOTICES)
+    assert {r.query["apiKey"][0] for r in gazette_server.requests_for(NAME)} == {KEY}
+
+    # Both the value and a file for it: refused by name, before any request.
+    monkeypatch.setenv("AEGIS_GAZETTE_API_KEY", "another")
+    sent = gazette_server.request_count(NAME)
+    with pytest.raises(SystemError_) as caught:
+        resource.collect(NAME)
+    assert caught.value.code == "SYS_7022" and "AEGIS_GAZETTE_API_KEY_FILE" in caught.value.message
+    assert gazette_server.request_count(NAME) == sent
 
 
 def test_a_registered_source_is_known_to_parsing_settings_and_dedup(gazette: SourceSpec) -> None:
