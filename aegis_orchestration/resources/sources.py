@@ -2,19 +2,20 @@
 
 Which base-URL and key settings exist is the source table's
 (``aegis_orchestration.sources.registry``). Each one resolves, first found wins: this resource's
-field of that name, the ``aegis_shared`` setting of that name (``AEGIS_<NAME>``, declared or
-not), then the table's default. So pointing collection at the offline replay server or at the
-real APIs is only a matter of settings.
+``overrides`` entry or field of that name, the ``aegis_shared`` setting of that name
+(``AEGIS_<NAME>``, declared or not), then the table's default. So pointing collection at the
+offline replay server or at the real APIs is only a matter of settings.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from aegis_orchestration.sources.catalog import SourceConfig, collect_source
+from aegis_orchestration.sources.catalog import SourceConfig, collect_source, pointing_at
 from aegis_orchestration.sources.connector import CollectionResult
 from aegis_orchestration.sources.http import RetryPolicy
 from aegis_orchestration.sources.registry import setting_names
@@ -49,6 +50,16 @@ class SourcesResource(dg.ConfigurableResource):
         None, description="Feed paths under the RSS base URL; default: the ministry feeds of sources.md."
     )
     web_sites: list[str] | None = Field(None, description="Boards of web_sites.yaml to scrape; default: all.")
+    overrides: dict[str, str] | None = Field(
+        None,
+        description="Base URLs and keys by setting name (bizinfo_base_url, a registered source's own "
+        "gazette_api_key, ...); beat the fields above and the AEGIS_* settings.",
+    )
+
+    @classmethod
+    def offline(cls, base_url: str, key: str, **options: Any) -> SourcesResource:
+        """Every registered source pointed at ``base_url`` (the replay server) with ``key``."""
+        return cls(overrides=dict(pointing_at(base_url, key).settings), **options)
 
     def config(self) -> SourceConfig:
         """Resolve every field against the process settings."""
@@ -74,7 +85,7 @@ class SourcesResource(dg.ConfigurableResource):
         # Settings answer names they do not declare too (AEGIS_<NAME>), so a source added to the
         # table needs no field here nor there; unset, its base URL is the table's default.
         own = getattr(self, name) if name in type(self).model_fields else None
-        return own or settings.value_of(name)
+        return (self.overrides or {}).get(name) or own or settings.value_of(name)
 
     def collect(self, source: str, day: date | None = None) -> CollectionResult:
         """Collect ``source`` (``day``: only what it registered or updated that day, Asia/Seoul).

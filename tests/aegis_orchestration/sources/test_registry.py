@@ -194,6 +194,15 @@ def test_a_registered_source_reads_its_own_aegis_variables_through_the_dagster_r
     assert gazette_server.request_count(NAME) == sent
 
 
+def test_the_offline_resource_points_a_registered_source_at_the_replay_server(
+    gazette_server: ReplayServer,
+) -> None:
+    # How `aegis demo` configures collection: every row of the table, without naming any.
+    resource = SourcesResource.offline(gazette_server.base_url, KEY, requests_per_second=1000)
+    assert len(resource.collect(NAME).records) == len(NOTICES) - 1
+    assert {r.query["apiKey"][0] for r in gazette_server.requests_for(NAME)} == {KEY}
+
+
 def test_a_registered_source_is_known_to_parsing_settings_and_dedup(gazette: SourceSpec) -> None:
     body = json.dumps({"total": 1, "page": 1, "notices": NOTICES[:1]}).encode()
     page = parse(NAME, body, "application/json")
