@@ -5,8 +5,11 @@ replay handler, schedule group and deduplication priority. Parsing
 (:func:`aegis_orchestration.sources.parse`), collection (:mod:`aegis_orchestration.sources.catalog`),
 the partitions, the collection schedules, the replay server, the snapshot readers, the Dagster
 resource's settings, the devstack's environment and deduplication's survivor order all read this
-table, so adding a source is one module for its wire format plus one :func:`register` call (or one
-row below).
+table, so adding a source is its own code (a module with its parser and connector, and a replay
+handler, :mod:`aegis_orchestration.sources.replay_handlers` for the bundled ones) plus one
+:func:`register` call, or one row below; its snapshot files, if it bundles any, come from
+``tools/snapshot``. Rows registered at run time reach everything that reads the table when it is
+used; the Dagster partitions and schedules read it once, when the code location loads.
 
 Imports only go one way: this module imports the connectors, and no connector (nor
 :mod:`~aegis_orchestration.sources.errors`, :mod:`~aegis_orchestration.sources.decoding`) imports it.

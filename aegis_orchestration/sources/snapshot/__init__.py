@@ -4,7 +4,8 @@ The files are replayed over real HTTP by :mod:`aegis_orchestration.sources.repla
 directly (no HTTP) by :func:`load_announcements` for tests and benchmarks. Which files belong to
 which source, and how they are served, is each source's ``snapshot`` row in
 :mod:`aegis_orchestration.sources.registry`. They are data: the generator that writes them is a
-tool outside the package (``python tools/snapshot/generate.py OUTPUT_DIR``, see its module).
+tool outside the package (``python -m tools.snapshot.generate OUTPUT_DIR`` from the repository
+root, see ``tools/snapshot/generate.py``).
 """
 
 from __future__ import annotations
