@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aegis_orchestration.sources import bizinfo, kstartup, mss, rss, web
+from aegis_orchestration.sources import bizinfo, days, kstartup, mss, rss, web
 from aegis_orchestration.sources.config import Connector, SourceConfig
 from aegis_orchestration.sources.connector import PagedConnector
 from aegis_orchestration.sources.errors import SourceError
@@ -64,6 +64,10 @@ class SourceSpec:
     content_type: str = "application/json;charset=UTF-8"
     # Scraped boards are collected on their own, gentler schedule.
     scraped: bool = False
+    # Raw fields holding an item's registration or update date (which day's partition it is in).
+    day_fields: tuple[str, ...] = ()
+    # No registration or update date at all: an item's day is the day its period opens.
+    days_from_period_start: bool = False
 
 
 _TABLE: dict[str, SourceSpec] = {}
@@ -74,12 +78,17 @@ def register(spec: SourceSpec) -> SourceSpec:
     if spec.name in _TABLE:
         raise ValueError(f"source {spec.name!r} is already registered")
     _TABLE[spec.name] = spec
+    days.RAW_DAY_FIELDS[spec.name] = spec.day_fields
+    if spec.days_from_period_start:
+        days.PERIOD_START_SOURCES.add(spec.name)
     return spec
 
 
 def unregister(name: str) -> None:
     """Remove a source added with :func:`register` (tests registering a fake source)."""
     _TABLE.pop(name, None)
+    days.RAW_DAY_FIELDS.pop(name, None)
+    days.PERIOD_START_SOURCES.discard(name)
 
 
 def source_specs() -> tuple[SourceSpec, ...]:
@@ -141,6 +150,7 @@ for _spec in (
         default_base_url="https://www.bizinfo.go.kr",
         key_setting="bizinfo_api_key",
         snapshot="bizinfo/page-*.json",
+        day_fields=("creatPnttm", "updtPnttm"),
         content_type=_JSON,
         priority=1,
     ),
@@ -153,6 +163,10 @@ for _spec in (
         default_base_url=_DATA_PORTAL,
         key_setting="data_portal_service_key",
         snapshot="kstartup/page-*.json",
+        # K-Startup publishes no registration or update date; its cond[...] filter addresses the
+        # day receipt opens, which keys its partitions.
+        day_fields=(kstartup.DAY_FIELD,),
+        days_from_period_start=True,
         content_type=_JSON,
         priority=2,
     ),
@@ -165,6 +179,7 @@ for _spec in (
         default_base_url=_DATA_PORTAL,
         key_setting="data_portal_service_key",
         snapshot="mss/page-*.xml",
+        day_fields=mss.DAY_FIELDS,
         content_type="text/xml;charset=UTF-8",
         priority=3,
     ),
@@ -176,6 +191,7 @@ for _spec in (
         base_url_setting="rss_base_url",
         default_base_url="https://www.korea.kr",
         snapshot="rss/*.xml",
+        day_fields=("published", "pubDate"),
         content_type="application/rss+xml",
         priority=4,
     ),
@@ -188,6 +204,7 @@ for _spec in (
         base_url_setting="web_base_url",
         default_base_url=None,
         snapshot="web/*/detail-*.html",
+        day_fields=("posted",),
         content_type="text/html",
         scraped=True,
         priority=5,

@@ -24,6 +24,7 @@ from aegis_orchestration.sources import SourceError, parse
 from aegis_orchestration.sources.catalog import collect_source, pointing_at
 from aegis_orchestration.sources.config import SourceConfig
 from aegis_orchestration.sources.connector import PagedConnector
+from aegis_orchestration.sources.days import parse_day
 from aegis_orchestration.sources.fields import required_id, required_text
 from aegis_orchestration.sources.landing import insert_changed, record_rejections
 from aegis_orchestration.sources.page import SourcePage, build_page, json_bytes
@@ -47,9 +48,15 @@ from .conftest import FAST, KEY
 NAME = "gazette"
 PATH = "/gazette/notices.json"
 DAY = date(2026, 11, 2)
-# Seven notices; the fifth has no title, so it must come back rejected with its bytes, not dropped.
+# Seven notices, newest first, three a day; the fifth has no title, so it must come back rejected
+# with its bytes, not dropped.
 NOTICES = [
-    {"noticeNo": 700 + n, "subject": f"2026년 구정 소식 {n}호" if n != 4 else "", "agency": "구청"}
+    {
+        "noticeNo": 700 + n,
+        "subject": f"2026년 구정 소식 {n}호" if n != 4 else "",
+        "agency": "구청",
+        "posted": f"2026-11-{10 - n // 3:02d}",
+    }
     for n in range(7)
 ]
 
@@ -63,6 +70,7 @@ def parse_gazette(text: str) -> SourcePage:
             source_id=required_id(item.get("noticeNo"), "noticeNo"),
             title=required_text(item.get("subject"), "subject"),
             organization=item.get("agency"),
+            registered_on=parse_day(item.get("posted")),
         )
 
     return build_page(
@@ -108,6 +116,7 @@ SPEC = SourceSpec(
     default_base_url=None,
     key_setting="gazette_api_key",
     priority=6,
+    day_fields=("posted",),
 )
 
 
@@ -162,6 +171,20 @@ def test_a_registered_source_is_collected_through_the_replay_server_and_landed_i
     assert [(r.source_id, r.code, json.loads(bytes(r.original))) for r in refused] == [
         ("704", "DP_2005", NOTICES[4])
     ]
+
+
+def test_a_registered_source_collects_one_day_by_the_date_field_its_row_names(
+    gazette_server: ReplayServer,
+) -> None:
+    # No server-side filter: the list is read newest first down to the day. The rejected notice
+    # has no record to ask; the row's day_fields place it on its own day only.
+    on_ninth = collect_source(NAME, offline(gazette_server, per_page=3), day=date(2026, 11, 9))
+    assert {r.source_id for r in on_ninth.records} == {"703", "705"}
+    assert [r.source_id for r in on_ninth.rejected] == ["704"]
+    on_tenth = collect_source(NAME, offline(gazette_server, per_page=3), day=date(2026, 11, 10))
+    assert {r.source_id for r in on_tenth.records} == {"700", "701", "702"}
+    assert on_tenth.rejected == []
+    assert on_tenth.pages == 2  # stopped at the first page older than the day
 
 
 @pytest.fixture
