@@ -205,16 +205,8 @@ def run(day: str | None = None, *, days: int = DEFAULT_WINDOW_DAYS) -> RunSummar
     get_settings.cache_clear()
     with ReplayServer(port=0, anchor=as_of) as server:
         resources = default_resources()
-        base = server.base_url
         # The replay server accepts any key; real keys stay in AEGIS_* settings for the real APIs.
-        resources["sources"] = SourcesResource(
-            bizinfo_base_url=base,
-            data_portal_base_url=base,
-            rss_base_url=base,
-            web_base_url=base,
-            bizinfo_api_key="offline-replay",
-            data_portal_service_key="offline-replay",
-        )
+        resources["sources"] = SourcesResource.offline(server.base_url, "offline-replay")
         # Failures still print (ERROR); the step-by-step chatter is in the UI's run logs.
         instance = dg.DagsterInstance.get()
         return materialize_window(as_of, resources, days=days, instance=instance, log_level="ERROR")

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aegis_orchestration.sources.registry import source_names
+
 TIMEZONE = "Asia/Seoul"
 START_DATE = "2026-01-01"
 
-API_SOURCES = ("bizinfo", "kstartup", "mss", "rss")
-SCRAPED_SOURCES = ("web",)
+# The source table's rows when the code location loads (a partition set is static).
+API_SOURCES = source_names(scraped=False)
+SCRAPED_SOURCES = source_names(scraped=True)
 SOURCES = API_SOURCES + SCRAPED_SOURCES
 
 # end_offset=1: today's partition exists, so collection and the hourly cold path can run for it.

@@ -211,7 +211,8 @@ class Settings(BaseSettings):
     embedding_model: str = "intfloat/multilingual-e5-small"
 
     # Collection: base URLs are overridable so the offline replay server and the real APIs run
-    # through the same HTTP code path.
+    # through the same HTTP code path. The orchestration's source table names these per source;
+    # a source added later may use names declared nowhere here (see value_of).
     bizinfo_base_url: str = "https://www.bizinfo.go.kr"
     data_portal_base_url: str = "https://apis.data.go.kr"
     rss_base_url: str = "https://www.korea.kr"
@@ -314,6 +315,32 @@ class Settings(BaseSettings):
                 f"AEGIS_ENV={self.env} ({profile}) requires settings that are not set: {listed}",
                 details={"environment": self.environment.value, "missing": missing},
             )
+
+    def value_of(self, name: str) -> str | None:
+        """The value of setting ``name`` as text, secrets revealed; ``None`` when unset.
+
+        Also answers names no field declares, so a caller's own table of settings (the
+        orchestration's source table names each source's base URL and key) needs no field here:
+        those are read like fields from ``AEGIS_<NAME>`` or the file ``AEGIS_<NAME>_FILE`` names,
+        from the process environment (not ``.env``).
+        """
+        if name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            return None if value is None or value == "" else str(value)
+        variable = variable_name(name)
+        file_variable = f"{variable}_FILE"
+        direct, from_file = os.environ.get(variable), os.environ.get(file_variable)
+        if direct and from_file:
+            raise SystemError_(
+                "SYS_7022",
+                f"{variable} and {file_variable} are both set; keep one",
+                details={"setting": variable},
+            )
+        if from_file:
+            return _read_setting_file(file_variable, Path(from_file))
+        return direct or None
 
     @field_validator("quality_weights")
     @classmethod

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from aegis_orchestration.devstack.errors import StackError
 from aegis_orchestration.devstack.process import alive, port_open, spawn, terminate, wait_until
+from aegis_orchestration.sources.registry import base_url_settings, key_settings
+from aegis_shared.config import variable_name
 
 STARTUP_TIMEOUT = 60.0
 
@@ -286,12 +288,8 @@ class ReplayProcess:
             terminate(pid, self._MARK)
 
     def env(self) -> dict[str, str]:
-        """Every source's base URL and key, pointed at this server."""
-        return {
-            "AEGIS_BIZINFO_BASE_URL": self.base_url,
-            "AEGIS_DATA_PORTAL_BASE_URL": self.base_url,
-            "AEGIS_RSS_BASE_URL": self.base_url,
-            "AEGIS_WEB_BASE_URL": self.base_url,
-            "AEGIS_BIZINFO_API_KEY": OFFLINE_KEY,
-            "AEGIS_DATA_PORTAL_SERVICE_KEY": OFFLINE_KEY,
-        }
+        """Every source's base URL and key (the settings the source table names), pointed at this server."""
+        urls = base_url_settings()
+        env = {variable_name(name): self.base_url for name in urls}
+        env.update({variable_name(name): OFFLINE_KEY for name in key_settings() if name not in urls})
+        return env

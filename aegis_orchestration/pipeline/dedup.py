@@ -9,9 +9,10 @@ Before titles are compared at all, records that name different things are kept a
 1차/2차, cohorts 제3기/4기) or different edition words (상반기/하반기, 추가). Merging two
 programmes is the worse error: a founder loses one of them.
 
-The survivor is chosen by a stable source priority, so a policy keeps its id from run to run;
-it records every source's id, the union of their region codes, and why each member merged
-(:class:`MergeEvidence`: the fields that matched and the title score).
+The survivor is chosen by a stable source priority (the source table's ``priority``), so a
+policy keeps its id from run to run; it records every source's id, the union of their region
+codes, and why each member merged (:class:`MergeEvidence`: the fields that matched and the title
+score).
 
 A day's records are also matched against the policies already stored in the same blocks
 (``StoredPolicy``, looked up by the ``dedup_key`` column): a programme a second source posts on a
@@ -28,11 +29,10 @@ from datetime import date, datetime
 
 from rapidfuzz import fuzz
 
+from aegis_orchestration.sources.registry import priority_of
 from aegis_shared.models import Announcement
 from aegis_shared.text import region_codes
 from aegis_shared.text.normalise import fold_width, squeeze, strip_region_labels
-
-SOURCE_PRIORITY = ("bizinfo", "kstartup", "mss", "rss", "web")
 
 # "2026년도" and "2026년" are one year; "'26년" names it too.
 _YEAR_SUFFIX = re.compile(r"년도")
@@ -252,7 +252,7 @@ class PolicyCandidate:
 
 
 def _rank(announcement: Announcement) -> tuple[int, int, str]:
-    priority = SOURCE_PRIORITY.index(announcement.source) if announcement.source in SOURCE_PRIORITY else 99
+    priority = priority_of(announcement.source)  # the source table's order
     filled = sum(
         1
         for value in (

@@ -1,20 +1,25 @@
 """Public sources as a Dagster resource: base URLs, keys, paging, rate limits and retry policy.
 
-Every field defaults from ``aegis_shared.config.get_settings()`` (``AEGIS_*``), so pointing
-collection at the offline replay server or at the real APIs is only a matter of settings.
+Which base-URL and key settings exist is the source table's
+(``aegis_orchestration.sources.registry``). Each one resolves, first found wins: this resource's
+``overrides`` entry or field of that name, the ``aegis_shared`` setting of that name
+(``AEGIS_<NAME>``, declared or not), then the table's default. So pointing collection at the
+offline replay server or at the real APIs is only a matter of settings.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from aegis_orchestration.sources.catalog import SourceConfig, collect_source
+from aegis_orchestration.sources.catalog import SourceConfig, collect_source, pointing_at
 from aegis_orchestration.sources.connector import CollectionResult
 from aegis_orchestration.sources.http import RetryPolicy
-from aegis_shared.config import get_settings
+from aegis_orchestration.sources.registry import setting_names
+from aegis_shared.config import Settings, get_settings
 
 
 class SourcesResource(dg.ConfigurableResource):
@@ -45,18 +50,22 @@ class SourcesResource(dg.ConfigurableResource):
         None, description="Feed paths under the RSS base URL; default: the ministry feeds of sources.md."
     )
     web_sites: list[str] | None = Field(None, description="Boards of web_sites.yaml to scrape; default: all.")
+    overrides: dict[str, str] | None = Field(
+        None,
+        description="Base URLs and keys by setting name (bizinfo_base_url, a registered source's own "
+        "gazette_api_key, ...); beat the fields above and the AEGIS_* settings.",
+    )
+
+    @classmethod
+    def offline(cls, base_url: str, key: str, **options: Any) -> SourcesResource:
+        """Every registered source pointed at ``base_url`` (the replay server) with ``key``."""
+        return cls(overrides=dict(pointing_at(base_url, key).settings), **options)
 
     def config(self) -> SourceConfig:
         """Resolve every field against the process settings."""
         settings = get_settings()
         return SourceConfig(
-            bizinfo_base_url=self.bizinfo_base_url or settings.bizinfo_base_url,
-            data_portal_base_url=self.data_portal_base_url or settings.data_portal_base_url,
-            rss_base_url=self.rss_base_url or settings.rss_base_url,
-            web_base_url=self.web_base_url or settings.web_base_url,
-            bizinfo_api_key=self.bizinfo_api_key or settings.bizinfo_api_key.get_secret_value(),
-            data_portal_service_key=self.data_portal_service_key
-            or settings.data_portal_service_key.get_secret_value(),
+            settings={name: self._setting(name, settings) for name in setting_names()},
             timeout=self.http_timeout_seconds or settings.http_timeout_seconds,
             per_page=self.per_page,
             requests_per_second=self.requests_per_second,
@@ -68,9 +77,15 @@ class SourcesResource(dg.ConfigurableResource):
             ),
             breaker_failure_threshold=self.breaker_failure_threshold,
             breaker_reset_seconds=self.breaker_reset_seconds,
-            **({"rss_feeds": tuple(self.rss_feeds)} if self.rss_feeds else {}),
+            rss_feeds=tuple(self.rss_feeds) if self.rss_feeds else None,
             web_sites=tuple(self.web_sites) if self.web_sites else None,
         )
+
+    def _setting(self, name: str, settings: Settings) -> str | None:
+        # Settings answer names they do not declare too (AEGIS_<NAME>), so a source added to the
+        # table needs no field here nor there; unset, its base URL is the table's default.
+        own = getattr(self, name) if name in type(self).model_fields else None
+        return (self.overrides or {}).get(name) or own or settings.value_of(name)
 
     def collect(self, source: str, day: date | None = None) -> CollectionResult:
         """Collect ``source`` (``day``: only what it registered or updated that day, Asia/Seoul).

@@ -49,7 +49,7 @@ def _key_error(message: str) -> SourceError:
     )
 
 
-def _unwrap_items(doc: Any) -> list[Any]:
+def unwrap_items(doc: Any) -> list[Any]:
     """Items from every envelope seen live (sources.md §1)."""
     if not isinstance(doc, Mapping):
         raise SourceError("DP_1004", "bizinfo body is not a JSON object", source=SOURCE)
@@ -136,7 +136,7 @@ def parse_json(text: str) -> SourcePage:
     doc = load_json(SOURCE, text)
     if isinstance(doc, Mapping) and "response" in doc:
         return _parse_portal_mirror(doc, text)
-    items = _unwrap_items(doc)
+    items = unwrap_items(doc)
     total = next(
         (to_int(i.get("totCnt")) for i in items if isinstance(i, Mapping) and i.get("totCnt") is not None),
         None,
@@ -240,6 +240,9 @@ class BizinfoConnector(PagedConnector):
     source = SOURCE
     path = API_PATH
     default_per_page = 100
+
+    def parse_text(self, text: str) -> SourcePage:
+        return parse(text)
 
     def params(self, page: int) -> dict[str, Any]:
         return {"crtfcKey": self.key, "dataType": "json", "pageUnit": self.per_page, "pageIndex": page}

@@ -1,63 +1,30 @@
-"""Which connector serves each source, and collecting one source end to end."""
+"""Collecting one source end to end: its connector and base URL from the source table, over HTTP."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any
 
-from aegis_orchestration.sources.bizinfo import BizinfoConnector
 from aegis_orchestration.sources.breaker import breaker_for
+from aegis_orchestration.sources.config import Connector, SourceConfig
 from aegis_orchestration.sources.connector import CollectionResult
 from aegis_orchestration.sources.errors import SourceError
-from aegis_orchestration.sources.http import RetryPolicy, SourceHttpClient
-from aegis_orchestration.sources.kstartup import KstartupConnector
-from aegis_orchestration.sources.mss import MssConnector
-from aegis_orchestration.sources.rss import DEFAULT_FEEDS, RssConnector
-from aegis_orchestration.sources.web import WebConnector
+from aegis_orchestration.sources.http import SourceHttpClient
+from aegis_orchestration.sources.registry import SourceSpec, setting_names, source_specs, spec_for
+
+__all__ = ["Connector", "SourceConfig", "base_url_for", "client_for", "collect_source", "pointing_at"]
 
 
-@dataclass(frozen=True, slots=True)
-class SourceConfig:
-    """Resolved collection settings (see :class:`aegis_orchestration.resources.SourcesResource`)."""
-
-    bizinfo_base_url: str = "https://www.bizinfo.go.kr"
-    data_portal_base_url: str = "https://apis.data.go.kr"
-    rss_base_url: str = "https://www.korea.kr"
-    web_base_url: str | None = None
-    bizinfo_api_key: str = ""
-    data_portal_service_key: str = ""
-    timeout: float = 30.0
-    per_page: int = 100
-    requests_per_second: float | None = 5.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    breaker_failure_threshold: int = 3
-    breaker_reset_seconds: float = 300.0
-    rss_feeds: tuple[str, ...] = DEFAULT_FEEDS
-    web_sites: tuple[str, ...] | None = None
+def base_url_for(spec: SourceSpec, config: SourceConfig) -> str | None:
+    """The configured base URL of ``spec``'s source, else the table's default."""
+    return config.value(spec.base_url_setting) or spec.default_base_url
 
 
-class Connector(Protocol):
-    source: str
-
-    def collect(self, client: SourceHttpClient, day: date | None = None) -> CollectionResult: ...
-
-
-def _connector_and_base(source: str, config: SourceConfig) -> tuple[Connector, str | None]:
-    if source == "bizinfo":
-        return BizinfoConnector(key=config.bizinfo_api_key, per_page=config.per_page), config.bizinfo_base_url
-    if source == "kstartup":
-        key = config.data_portal_service_key
-        return KstartupConnector(key=key, per_page=config.per_page), config.data_portal_base_url
-    if source == "mss":
-        return MssConnector(
-            key=config.data_portal_service_key, per_page=config.per_page
-        ), config.data_portal_base_url
-    if source == "rss":
-        return RssConnector(config.rss_feeds), config.rss_base_url
-    if source == "web":
-        return WebConnector(config.web_sites), config.web_base_url
-    raise SourceError("DP_1006", f"no connector for source {source!r}", source=source)
+def pointing_at(base_url: str, key: str, **options: Any) -> SourceConfig:
+    """Settings that send every registered source to ``base_url`` with ``key`` (the replay server)."""
+    values = dict.fromkeys((s.base_url_setting for s in source_specs()), base_url)
+    values.update(dict.fromkeys((n for n in setting_names() if n not in values), key))
+    return SourceConfig(settings=values, **options)
 
 
 def client_for(source: str, base_url: str, config: SourceConfig) -> SourceHttpClient:
@@ -82,8 +49,10 @@ def collect_source(source: str, config: SourceConfig, day: date | None = None) -
     A failing source raises its coded :class:`SourceError`; a failing feed or page of a source
     that still answers is a :class:`~aegis_orchestration.sources.connector.FeedFailure` in the result.
     """
-    connector, base_url = _connector_and_base(source, config)
+    spec = spec_for(source)
+    base_url = base_url_for(spec, config)
     if not base_url:
         raise SourceError("DP_1001", f"no base URL configured for {source!r}", source=source)
+    connector = spec.connector(config)
     with client_for(source, base_url, config) as client:
         return connector.collect(client, day)

@@ -6,7 +6,9 @@ from datetime import date
 
 import click
 
+from aegis_orchestration.sources.registry import base_url_settings
 from aegis_orchestration.sources.replay import ReplayServer
+from aegis_shared.config import variable_name
 
 
 @click.group("sources")
@@ -56,10 +58,7 @@ def serve(port: int, keys: tuple[str, ...], failures: tuple[str, ...], anchor: s
         f"data from {first} to {last}",
         err=True,
     )
-    click.echo(
-        f"AEGIS_BIZINFO_BASE_URL={server.base_url} AEGIS_DATA_PORTAL_BASE_URL={server.base_url} "
-        f"AEGIS_RSS_BASE_URL={server.base_url} AEGIS_WEB_BASE_URL={server.base_url}"
-    )
+    click.echo(" ".join(f"{variable_name(name)}={server.base_url}" for name in base_url_settings()))
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from aegis_orchestration.sources.days import raw_days, record_days
+from aegis_orchestration.sources.decoding import decode_for
 from aegis_orchestration.sources.http import HttpResponse, SourceHttpClient
 from aegis_orchestration.sources.page import Rejection, SourcePage
 from aegis_shared.models import Announcement
@@ -109,10 +110,12 @@ class PagedConnector:
         """The source's own filter for ``day``, or ``None`` when it has none (the default)."""
         return None
 
-    def parse_response(self, response: HttpResponse) -> SourcePage:
-        from aegis_orchestration.sources.parsing import parse  # parsing imports every connector
+    def parse_text(self, text: str) -> SourcePage:
+        """Parse one decoded body; each subclass hands it to its own module's parser."""
+        raise NotImplementedError
 
-        return parse(self.source, response.body, response.content_type)
+    def parse_response(self, response: HttpResponse) -> SourcePage:
+        return self.parse_text(decode_for(self.source, response.body, response.content_type))
 
     def has_more(self, page: SourcePage, number: int, seen: int) -> bool:
         """Whether to ask for page ``number + 1`` after ``seen`` items so far."""

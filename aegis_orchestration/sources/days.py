@@ -56,23 +56,22 @@ def parse_day(value: Any) -> date | None:
     return moment.astimezone(SEOUL).date() if moment.tzinfo else moment.date()
 
 
+# Per source, filled from the source table (``SourceSpec.day_fields`` and
+# ``days_from_period_start``) as each source is registered: this module cannot import the table,
+# since the connectors import it.
+#: Raw field names holding an item's registration or update date, for items that were rejected
+#: and so have no Announcement to ask.
+RAW_DAY_FIELDS: dict[str, tuple[str, ...]] = {}
+#: Sources that state no registration or update date: an item's day is the day its period opens.
+PERIOD_START_SOURCES: set[str] = set()
+
+
 def record_days(record: Announcement) -> set[date]:
     """The collection days ``record`` belongs to (its registration and update days)."""
     days = {d for d in (record.registered_on, record.updated_on) if d is not None}
-    if not days and record.source == "kstartup" and record.period_start is not None:
+    if not days and record.source in PERIOD_START_SOURCES and record.period_start is not None:
         days.add(record.period_start)
     return days
-
-
-# Raw field names holding an item's registration or update date, per source, for items that were
-# rejected and so have no Announcement to ask.
-RAW_DAY_FIELDS: dict[str, tuple[str, ...]] = {
-    "bizinfo": ("creatPnttm", "updtPnttm"),
-    "kstartup": ("pbanc_rcpt_bgng_dt",),
-    "mss": ("registDate", "registDe", "regDate", "writeDate"),
-    "rss": ("published", "pubDate"),
-    "web": ("posted",),
-}
 
 
 def raw_days(source: str, raw: Any) -> set[date] | None:

@@ -169,6 +169,9 @@ class KstartupConnector(PagedConnector):
     path = API_PATH
     default_per_page = 100
 
+    def parse_text(self, text: str) -> SourcePage:
+        return parse(text)
+
     def params(self, page: int) -> dict[str, Any]:
         return {"serviceKey": self.key, "page": page, "perPage": self.per_page, "returnType": "json"}
 

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from aegis_orchestration.sources.connector import PagedConnector
-from aegis_orchestration.sources.days import RAW_DAY_FIELDS, parse_day
+from aegis_orchestration.sources.days import parse_day
 from aegis_orchestration.sources.errors import SourceError, excerpt
 from aegis_orchestration.sources.fields import (
     absolute_url,
@@ -36,6 +36,8 @@ from aegis_shared.text import Period, parse_period, split_region_prefix
 from aegis_shared.utils.contacts import mask_email, mask_phone
 
 SOURCE = "mss"
+# The registration date, under every name the portal has used for it.
+DAY_FIELDS = ("registDate", "registDe", "regDate", "writeDate")
 ORGANIZATION = "중소벤처기업부"
 PUBLIC_BASE = "https://www.mss.go.kr"
 API_PATH = "/1421000/mssBizService_v2/getbizList_v2"
@@ -104,7 +106,7 @@ def map_item(item: Mapping[str, Any]) -> Announcement:
 
 def registration_day(item: Mapping[str, Any]) -> date | None:
     """The registration date that ``startDate``/``endDate`` filter on, under any name seen."""
-    for name in RAW_DAY_FIELDS[SOURCE]:
+    for name in DAY_FIELDS:
         if (day := parse_day(item.get(name))) is not None:
             return day
     return None
@@ -202,6 +204,9 @@ class MssConnector(PagedConnector):
     source = SOURCE
     path = API_PATH
     default_per_page = 100
+
+    def parse_text(self, text: str) -> SourcePage:
+        return parse(text)
 
     def params(self, page: int) -> dict[str, Any]:
         return {"serviceKey": self.key, "pageNo": page, "numOfRows": self.per_page, "dataType": "json"}

@@ -1,45 +1,24 @@
-"""The one parsing entry point: ``parse(source, body, content_type)`` for every source."""
+"""The one parsing entry point: ``parse(source, body, content_type)`` for every source.
+
+Each source's parser is named by its row of the source table
+(:mod:`aegis_orchestration.sources.registry`); decoding is :func:`decode_for`, in the leaf module
+:mod:`aegis_orchestration.sources.decoding` that connectors import directly.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from aegis_orchestration.sources import bizinfo, kstartup, mss, rss, web
-from aegis_orchestration.sources.errors import SourceError
+from aegis_orchestration.sources.decoding import decode_for
 from aegis_orchestration.sources.page import SourcePage
-from aegis_shared.text import CharsetError, decode_body
+from aegis_orchestration.sources.registry import spec_for
 
-Parser = Callable[[str], SourcePage]
-
-PARSERS: dict[str, Parser] = {
-    "bizinfo": bizinfo.parse,
-    "kstartup": kstartup.parse,
-    "mss": mss.parse,
-    "rss": rss.parse,
-    "web": web.parse,
-}
-
-
-def decode_for(source: str, body: bytes, content_type: str | None) -> str:
-    """Decode a body by declared or detected charset; undecodable bytes are DP_1007."""
-    try:
-        text = decode_body(body, content_type)
-    except CharsetError as exc:
-        raise SourceError("DP_1007", exc.message, source=source, details=exc.details) from exc
-    if not text.strip():
-        raise SourceError("DP_1004", "empty body", source=source)
-    return text
+__all__ = ["decode_for", "parse"]
 
 
 def parse(source: str, body: bytes, content_type: str | None = None) -> SourcePage:
     """Decode ``body`` (declared or detected charset) and parse it as ``source``'s response.
 
     Returns the page's announcements, rejected items, total count and page number. Raises
-    :class:`SourceError` for error bodies (bad key, rate limit, gateway errors, malformed data).
+    :class:`SourceError` for error bodies (bad key, rate limit, gateway errors, malformed data),
+    and DP_1006 for a source the table does not know.
     """
-    parser = PARSERS.get(source)
-    if parser is None:
-        raise SourceError(
-            "DP_1006", f"unknown source {source!r}", source=source, details={"known": sorted(PARSERS)}
-        )
-    return parser(decode_for(source, body, content_type))
+    return spec_for(source).parser(decode_for(source, body, content_type))

@@ -15,7 +15,8 @@ import feedparser
 
 from aegis_orchestration.sources.connector import CollectionResult
 from aegis_orchestration.sources.days import parse_day
-from aegis_orchestration.sources.errors import SourceError, excerpt
+from aegis_orchestration.sources.decoding import decode_for
+from aegis_orchestration.sources.errors import RejectedRecordError, SourceError, excerpt
 from aegis_orchestration.sources.fields import absolute_url, required_text, text_or_none
 from aegis_orchestration.sources.http import SourceHttpClient
 from aegis_orchestration.sources.page import SourcePage, build_page
@@ -38,8 +39,6 @@ def map_entry(entry: Mapping[str, Any]) -> Announcement:
     link = absolute_url(entry.get("link"), PUBLIC_BASE)
     source_id = text_or_none(entry.get("id")) or link
     if not source_id:
-        from aegis_orchestration.sources.errors import RejectedRecordError
-
         raise RejectedRecordError("DP_2005", "feed item has neither guid nor link", details={"field": "guid"})
     prefix_codes, title = split_region_prefix(required_text(entry.get("title"), "title"))
     return Announcement(
@@ -90,13 +89,11 @@ class RssConnector:
         its day's entries. A feed that fails is a :class:`FeedFailure`; only when every feed
         fails does the source fail.
         """
-        from aegis_orchestration.sources.parsing import parse as parse_body
-
         result = CollectionResult(source=SOURCE, day=day)
         failures: list[SourceError] = []
         for feed in self.feeds:
             try:
-                page = client.fetch(feed, {}, lambda r: parse_body(SOURCE, r.body, r.content_type))
+                page = client.fetch(feed, {}, lambda r: parse(decode_for(SOURCE, r.body, r.content_type)))
             except SourceError as exc:
                 if exc.code == "EXT_5011":
                     raise

@@ -18,6 +18,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from aegis_orchestration.sources.connector import MAX_PAGES, CollectionResult
 from aegis_orchestration.sources.days import parse_day
+from aegis_orchestration.sources.decoding import decode_for
 from aegis_orchestration.sources.errors import SourceError, excerpt
 from aegis_orchestration.sources.fields import absolute_url, required_id, required_text, text_or_none
 from aegis_orchestration.sources.http import HttpResponse, SourceHttpClient
@@ -177,8 +178,6 @@ class WebConnector:
     def _links(
         self, client: SourceHttpClient, site: Site, day: date | None, result: CollectionResult
     ) -> list[str]:
-        from aegis_orchestration.sources.parsing import decode_for
-
         def read_list(response: HttpResponse) -> tuple[list[tuple[str, date | None]], bool]:
             tree = LexborHTMLParser(decode_for(SOURCE, response.body, response.content_type))
             if tree.css_first(site.list_marker) is None:
@@ -209,8 +208,6 @@ class WebConnector:
     def _collect_detail(
         self, client: SourceHttpClient, site: Site, link: str, result: CollectionResult
     ) -> None:
-        from aegis_orchestration.sources.parsing import decode_for
-
         def read_detail(response: HttpResponse) -> SourcePage:
             tree = LexborHTMLParser(decode_for(SOURCE, response.body, response.content_type))
             if tree.css_first(site.detail_marker) is None:

@@ -1,8 +1,11 @@
 """The bundled offline snapshot: every source's responses in its real wire format.
 
 The files are replayed over real HTTP by :mod:`aegis_orchestration.sources.replay` and parsed
-directly (no HTTP) by :func:`load_announcements` for tests and benchmarks. Regenerate them with
-``python -m aegis_orchestration.sources.snapshot.generate``.
+directly (no HTTP) by :func:`load_announcements` for tests and benchmarks. Which files belong to
+which source, and how they are served, is each source's ``snapshot`` row in
+:mod:`aegis_orchestration.sources.registry`. They are data: the generator that writes them is a
+tool outside the package (``python -m tools.snapshot.generate OUTPUT_DIR`` from the repository
+root, see ``tools/snapshot/generate.py``).
 """
 
 from __future__ import annotations
@@ -13,18 +16,13 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from zoneinfo import ZoneInfo
 
+from aegis_orchestration.sources.days import record_days
+from aegis_orchestration.sources.page import SourcePage
+from aegis_orchestration.sources.parsing import parse
+from aegis_orchestration.sources.registry import source_specs, spec_for
 from aegis_shared.models import Announcement
 
 TIMEZONE = ZoneInfo("Asia/Seoul")
-
-# source → (glob of its bundled files, content type they are served with)
-SNAPSHOT_FILES: dict[str, tuple[str, str]] = {
-    "bizinfo": ("bizinfo/page-*.json", "application/json;charset=UTF-8"),
-    "kstartup": ("kstartup/page-*.json", "application/json;charset=UTF-8"),
-    "mss": ("mss/page-*.xml", "text/xml;charset=UTF-8"),
-    "rss": ("rss/*.xml", "application/rss+xml"),
-    "web": ("web/*/detail-*.html", "text/html"),
-}
 
 
 def snapshot_root() -> Traversable:
@@ -33,8 +31,13 @@ def snapshot_root() -> Traversable:
 
 
 def snapshot_files(source: str) -> list[Traversable]:
-    """The bundled files of ``source``, in page order."""
-    pattern, _ = SNAPSHOT_FILES[source]
+    """The bundled files of ``source`` (its table row's ``snapshot`` glob), in page order."""
+    pattern = spec_for(source).snapshot
+    return files_matching(pattern) if pattern else []
+
+
+def files_matching(pattern: str) -> list[Traversable]:
+    """The bundled files matching ``pattern`` (``folder/*/name-*.ext``), in page order."""
     *folders, glob = pattern.split("/")
     roots = [snapshot_root()]
     for name in folders:
@@ -45,17 +48,15 @@ def snapshot_files(source: str) -> list[Traversable]:
     return sorted(files, key=lambda f: (str(f).count("/"), len(str(f)), str(f)))
 
 
-def load_pages(source: str) -> list:
+def load_pages(source: str) -> list[SourcePage]:
     """Parse every bundled file of ``source`` through :func:`aegis_orchestration.sources.parse`."""
-    from aegis_orchestration.sources.parsing import parse
-
-    _, content_type = SNAPSHOT_FILES[source]
+    content_type = spec_for(source).content_type
     return [parse(source, f.read_bytes(), content_type) for f in snapshot_files(source)]
 
 
 def load_announcements(source: str | None = None) -> list[Announcement]:
     """Every announcement of the snapshot (one source, or all), parsed offline."""
-    sources = [source] if source else list(SNAPSHOT_FILES)
+    sources = [source] if source else [s.name for s in source_specs() if s.snapshot]
     return [record for name in sources for page in load_pages(name) for record in page.records]
 
 
@@ -66,8 +67,6 @@ def snapshot_days() -> tuple[date, date]:
     ``last`` is the newest registration or update date; ``first`` the oldest day any item belongs
     to (see :func:`aegis_orchestration.sources.days.record_days`).
     """
-    from aegis_orchestration.sources.days import record_days
-
     records = load_announcements()
     last = max(d for r in records for d in (r.registered_on, r.updated_on) if d is not None)
     first = min(d for r in records for d in record_days(r))

@@ -6,20 +6,16 @@ Used by ``test_breaker.py``: ``python breaker_driver.py <source> <replay base UR
 
 import sys
 
-from aegis_orchestration.sources.catalog import SourceConfig, collect_source
+from aegis_orchestration.sources.catalog import collect_source, pointing_at
 from aegis_orchestration.sources.errors import SourceError
 from aegis_orchestration.sources.http import RetryPolicy
 
 
 def main() -> None:
     source, base_url, key = sys.argv[1:4]
-    config = SourceConfig(
-        bizinfo_base_url=base_url,
-        data_portal_base_url=base_url,
-        rss_base_url=base_url,
-        web_base_url=base_url,
-        bizinfo_api_key=key,
-        data_portal_service_key=key,
+    config = pointing_at(
+        base_url,
+        key,
         per_page=25,
         requests_per_second=None,
         retry=RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.02, jitter=0.01),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from aegis_orchestration.sources.breaker import reset_breakers
-from aegis_orchestration.sources.catalog import SourceConfig
+from aegis_orchestration.sources.catalog import SourceConfig, pointing_at
 from aegis_orchestration.sources.http import RetryPolicy
+from aegis_orchestration.sources.registry import setting_names
 from aegis_orchestration.sources.replay import ReplayServer
 
 KEY = "test+key/with==한글"  # characters that break when a key is encoded twice
@@ -31,18 +33,16 @@ def _fresh(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def config_for(server: ReplayServer, **overrides: object) -> SourceConfig:
-    fields: dict[str, object] = {
-        "bizinfo_base_url": server.base_url,
-        "data_portal_base_url": server.base_url,
-        "rss_base_url": server.base_url,
-        "web_base_url": server.base_url,
-        "bizinfo_api_key": KEY,
-        "data_portal_service_key": KEY,
+    """Every source pointed at ``server`` with :data:`KEY`; an override named like a setting of the
+    source table (``bizinfo_api_key=...``) replaces that setting, any other a collection option."""
+    options: dict[str, object] = {
         "per_page": 25,
         "requests_per_second": None,
         "retry": FAST,
         "breaker_failure_threshold": 2,
         "breaker_reset_seconds": 60.0,
     }
-    fields.update(overrides)
-    return SourceConfig(**fields)  # type: ignore[arg-type]
+    settings = {k: v for k, v in overrides.items() if k in setting_names()}
+    options.update({k: v for k, v in overrides.items() if k not in settings})
+    config = pointing_at(server.base_url, KEY, **options)
+    return replace(config, settings={**config.settings, **settings})

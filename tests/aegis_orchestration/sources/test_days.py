@@ -12,6 +12,7 @@ import pytest
 
 from aegis_orchestration.sources import parse
 from aegis_orchestration.sources.catalog import collect_source
+from aegis_orchestration.sources.dateshift import shift_rfc822, shift_text
 from aegis_orchestration.sources.days import parse_day, record_days
 from aegis_orchestration.sources.replay import ReplayServer
 from aegis_orchestration.sources.snapshot import (
@@ -20,7 +21,6 @@ from aegis_orchestration.sources.snapshot import (
     snapshot_window,
     today_in_seoul,
 )
-from aegis_orchestration.sources.snapshot.shift import shift_rfc822, shift_text
 from aegis_shared.models import Announcement
 
 from .conftest import KEY, config_for

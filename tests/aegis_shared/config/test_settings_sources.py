@@ -197,6 +197,27 @@ def test_require_names_what_a_service_needs(clean_env: Path) -> None:
     assert caught.value.details["missing"] == ["AEGIS_DATA_PORTAL_SERVICE_KEY", "AEGIS_NEO4J_URI"]
 
 
+def test_value_of_answers_declared_and_undeclared_settings_alike(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AEGIS_BIZINFO_API_KEY", "bizinfo-Planted-5")
+    monkeypatch.setenv("AEGIS_GAZETTE_BASE_URL", "https://gazette.example")
+    key_file = _secret_file(clean_env, "gazette_key", "gazette-Planted-6\n")
+    monkeypatch.setenv("AEGIS_GAZETTE_API_KEY_FILE", str(key_file))
+    settings = Settings()
+    assert settings.value_of("bizinfo_api_key") == "bizinfo-Planted-5"  # a secret, revealed
+    assert settings.value_of("web_base_url") is None  # declared, unset
+    assert settings.value_of("gazette_base_url") == "https://gazette.example"  # declared nowhere
+    assert settings.value_of("gazette_api_key") == "gazette-Planted-6"
+    assert settings.value_of("gazette_other") is None
+
+    monkeypatch.setenv("AEGIS_GAZETTE_API_KEY", "gazette-Planted-7")
+    with pytest.raises(AegisError) as caught:
+        settings.value_of("gazette_api_key")
+    assert caught.value.code == "SYS_7022" and "AEGIS_GAZETTE_API_KEY_FILE" in caught.value.message
+    assert "gazette-Planted" not in str(caught.value.details)
+
+
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
     stream = io.StringIO()

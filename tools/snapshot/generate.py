@@ -1,26 +1,30 @@
 # ruff: noqa: E501 - the generator is mostly long literal markup, clearer unwrapped
-"""Regenerate the bundled offline snapshot: ``python -m aegis_orchestration.sources.snapshot.generate``.
+"""Write the offline snapshot into a folder: ``python -m tools.snapshot.generate OUTPUT_DIR``.
 
-Every file is written in its source's real wire format with the quirks of sources.md, from a
-fixed seed, so regenerating gives byte-identical files. The generated files are committed; this
-script only documents how they were made and lets us grow them.
+Run from the repository root. Every file is written in its source's real wire format, from a
+fixed seed, so regenerating gives byte-identical files
+(``tests/tools/test_snapshot_generator.py`` checks it against the bundled copy). The bundled
+copy, which the runtime reads with ``importlib.resources``, is this tool's output committed in
+``aegis_orchestration/sources/snapshot/``; to change it, edit here and regenerate there:
+``python -m tools.snapshot.generate aegis_orchestration/sources/snapshot``.
+
+Which item carries which quirk of sources.md is the table in :mod:`tools.snapshot.quirks`, not
+arithmetic here; round-robin choices (themes, organisations, period forms) only vary the text.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape  # nosec B406 # escape() writes XML; nothing is parsed
 
-HERE = Path(__file__).parent
+from tools.snapshot.quirks import COUNTS, LAST_DAY, SHARED, SHARED_REGION, Programme, has
+
 SEED = 20260101
-# The snapshot's "yesterday": the newest registration or update date in it. The replay server
-# re-anchors every date so that this day becomes the day before the run (see ``anchor.py``).
-LAST_DAY = date(2026, 7, 10)
 # Most updates fall in the last RECENT_DAYS days, so collecting them sees most of the catalogue;
 # registrations stay spread over the whole range, so a backfill of past months finds data.
 RECENT_DAYS = 14
@@ -99,36 +103,6 @@ REGION_TAGS = (
 TARGETS = ("중소기업", "소상공인", "예비창업자", "중견기업", "1인 창조기업", "사회적기업")
 
 
-@dataclass(frozen=True)
-class Programme:
-    """A programme that several sources announce: the cross-source duplicates."""
-
-    title: str
-    organization: str
-    start: date
-    end: date
-    category: str
-
-
-# Open on the snapshot's last day, and announced by every source inside the last RECENT_DAYS days,
-# so a demo collecting that window sees each programme from several sources and merges them. True
-# copies name the same regions on every source (bizinfo's hashtags and K-Startup's supt_regin).
-SHARED_REGION = "전국"
-SHARED = tuple(
-    Programme(
-        title, organization, LAST_DAY - timedelta(days=opens), LAST_DAY + timedelta(days=closes), category
-    )
-    for title, organization, opens, closes, category in (
-        ("2026년 예비창업패키지 예비창업자 모집 공고", "중소벤처기업부", 12, 20, "06"),
-        ("2026년 초기창업패키지 창업기업 모집 공고", "중소벤처기업부", 10, 25, "06"),
-        ("2026년 창업도약패키지 참여기업 모집 공고", "중소벤처기업부", 8, 15, "06"),
-        ("2026년 청년창업사관학교 입교생 모집 공고", "중소벤처기업진흥공단", 6, 30, "06"),
-        ("2026년 글로벌 창업사관학교 참여기업 모집", "중소벤처기업부", 4, 18, "06"),
-        ("2026년 스마트공장 구축 지원사업 공고", "중소벤처기업부", 2, 40, "02"),
-    )
-)
-
-
 def period_text(rng: random.Random, start: date, end: date, index: int) -> str:
     """One of the period forms of sources.md §6, chosen by position so every form appears."""
     forms = (
@@ -151,10 +125,10 @@ def period_text(rng: random.Random, start: date, end: date, index: int) -> str:
     return forms[index % len(forms)]()
 
 
-def dates(rng: random.Random, index: int) -> tuple[date, date]:
+def dates(rng: random.Random, source: str, index: int) -> tuple[date, date]:
     start = date(2026, 1, 5) + timedelta(days=rng.randrange(0, 200))
-    if index % 12 == 3:
-        start = date(2025, 12, 15)  # the year-less end rolls into 2026
+    if has(source, "december-start", index):
+        start = date(2025, 12, 15)  # a year-less end rolls into 2026
     return start, start + timedelta(days=rng.randrange(10, 45))
 
 
@@ -173,7 +147,7 @@ def updated(rng: random.Random, registered_on: date) -> date:
     return registered_on + timedelta(days=rng.randrange(0, (LAST_DAY - registered_on).days + 1))
 
 
-def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
+def bizinfo_items(rng: random.Random, count: int = COUNTS["bizinfo"]) -> list[dict[str, Any]]:
     """bizinfo JSON items with every quirk of sources.md §1."""
     items: list[dict[str, Any]] = []
     days = random.Random(SEED + 100)  # nosec B311 # seeded: reproducible fixtures; own stream keeps the periods
@@ -181,31 +155,31 @@ def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
     for i in range(count):
         seq = 126100 + i * 7
         pblanc_id = f"PBLN_{seq:015d}"
-        start, end = dates(rng, i)
+        start, end = dates(rng, "bizinfo", i)
         _, lclas = LCLAS[i % len(LCLAS)]
         organization = ORGS[i % len(ORGS)]
         title = f"2026년 {THEMES[i % len(THEMES)]} {SUFFIXES[i % len(SUFFIXES)]}"
         period = period_text(rng, start, end, i)
-        programme = next(shared, None) if i % 9 == 4 else None
+        programme = next(shared, None) if has("bizinfo", "shared-programme", i) else None
         if programme is not None:
             title, organization = programme.title, programme.organization
             start, end = programme.start, programme.end
             _, lclas = next(c for c in LCLAS if c[0] == programme.category)
             period = f"{start:%Y-%m-%d} ~ {end:%Y-%m-%d}"
-        if i % 5 == 0 and programme is None:
+        if has("bizinfo", "region-prefix", i) and programme is None:
             title = f"{REGION_PREFIXES[i % len(REGION_PREFIXES)]} {title}"
-        if i % 7 == 0:
+        if has("bizinfo", "trailing-whitespace", i):
             title += "  \t"
         summary = f"<p>{THEMES[i % len(THEMES)]} 사업을 통해 R&amp;D 및 사업화를 지원합니다.</p>\r\n<p>지원규모: 최대 {1 + i % 9}억원</p>"
-        if i % 3 == 0:
+        if has("bizinfo", "escaped-html", i):
             summary = summary.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         names = [f"{i:03d}_공고문.hwp", f"{i:03d}_신청서.hwpx", f"{i:03d}_안내.pdf"][: 1 + i % 3]
         paths = [f"/cmm/fms/getImageFile.do?atchFileId=FILE_{seq:08d}&fileSn={n}" for n in range(len(names))]
-        if i % 4 == 1:
-            paths = paths[:-1] or []  # fewer paths than names
-        elif i % 4 == 2:
+        if has("bizinfo", "fewer-paths", i):
+            paths = paths[:-1] or []
+        elif has("bizinfo", "more-paths", i):
             paths.append(f"/cmm/fms/getImageFile.do?atchFileId=FILE_{seq:08d}&fileSn=9")  # more paths
-        tags = [lclas, REGION_TAGS[i % len(REGION_TAGS)]] if i % 2 == 0 else [lclas]
+        tags = [lclas, REGION_TAGS[i % len(REGION_TAGS)]] if has("bizinfo", "region-hashtag", i) else [lclas]
         created = registered(days, start)
         if programme is not None:
             tags = [lclas, SHARED_REGION]
@@ -219,41 +193,47 @@ def bizinfo_items(rng: random.Random, count: int = 90) -> list[dict[str, Any]]:
             "excInsttNm": ("기초자치단체", "직접수행", "창업진흥원", "한국산업기술진흥원", None)[i % 5],
             "pldirSportRealmLclasCodeNm": lclas,
             "pldirSportRealmMlsfcCodeNm": f"{lclas} 일반",
-            "trgetNm": TARGETS[i % len(TARGETS)] + ("," + TARGETS[(i + 1) % len(TARGETS)] if i % 2 else ""),
+            "trgetNm": TARGETS[i % len(TARGETS)]
+            + ("," + TARGETS[(i + 1) % len(TARGETS)] if has("bizinfo", "comma-list", i) else ""),
             "reqstBeginEndDe": period,
             "bsnsSumryCn": summary,
             "hashtags": ",".join(tags),
             "creatPnttm": f"{created:%Y-%m-%d} 10:{i % 60:02d}:00",
             "updtPnttm": f"{changed:%Y-%m-%d} 15:{i % 60:02d}:30",
-            # Some detail URLs carry the short id form; the id is never read from the URL.
+            # The id is never read from the URL.
             "pblancUrl": (
-                f"/sii/siia/selectSIIA200Detail.do?pblancId={pblanc_id}"
-                if i % 2
-                else f"https://www.bizinfo.go.kr/web/lay1/bbs/S1T122C128/AS/74/view.do?pblancId={seq}"
+                f"https://www.bizinfo.go.kr/web/lay1/bbs/S1T122C128/AS/74/view.do?pblancId={seq}"
+                if has("bizinfo", "short-id-url", i)
+                else f"/sii/siia/selectSIIA200Detail.do?pblancId={pblanc_id}"
             ),
             "fileNm": "@".join(names),
             "flpthNm": "@".join(paths),
-            "printFileNm": f"{i:03d}_공고문.pdf" if i % 3 == 0 else "",
-            "printFlpthNm": f"/cmm/fms/print.do?atchFileId=FILE_{seq:08d}" if i % 3 == 0 else "",
+            "printFileNm": f"{i:03d}_공고문.pdf" if has("bizinfo", "print-file", i) else "",
+            "printFlpthNm": f"/cmm/fms/print.do?atchFileId=FILE_{seq:08d}"
+            if has("bizinfo", "print-file", i)
+            else "",
             "reqstMthPapersCn": "온라인 접수\r\n- 기업마당 누리집\r\n- 제출서류: 사업계획서",
             "refrncNm": f"{organization} 담당자 044-200-{1000 + i}",
-            "rceptEngnHmpgUrl": "https://www.k-startup.go.kr" if i % 4 == 0 else "",
-            "inqireCo": str(100 + i * 3) if i % 2 else 100 + i * 3,
-            "totCnt": total if i % 2 else 0,
+            "rceptEngnHmpgUrl": "https://www.k-startup.go.kr" if has("bizinfo", "reception-site", i) else "",
+            "inqireCo": str(100 + i * 3) if has("bizinfo", "numbers-as-strings", i) else 100 + i * 3,
+            "totCnt": total if has("bizinfo", "numbers-as-strings", i) else 0,
         }
         items.append(item)
-    # Two broken items: nothing is dropped silently, they must come back as rejections.
-    items[37]["pblancNm"] = "   "
-    items[61]["reqstBeginEndDe"] = "2026-02-30 ~ 2026-03-10"
+    # Broken items: nothing is dropped silently, they must come back as rejections.
+    for i, item in enumerate(items):
+        if has("bizinfo", "blank-title", i):
+            item["pblancNm"] = "   "
+        if has("bizinfo", "impossible-date", i):
+            item["reqstBeginEndDe"] = "2026-02-30 ~ 2026-03-10"
     for item in items:
         item["totCnt"] = str(len(items)) if item["totCnt"] == "{TOTAL}" else len(items)
     return items
 
 
-def write_bizinfo(rng: random.Random) -> int:
+def write_bizinfo(out: Path, rng: random.Random) -> int:
     items = bizinfo_items(rng)
-    folder = HERE / "bizinfo"
-    folder.mkdir(exist_ok=True)
+    folder = out / "bizinfo"
+    folder.mkdir(parents=True, exist_ok=True)
     # Two pages in two of the envelopes seen live.
     pages = ({"jsonArray": items[:50]}, {"jsonArray": {"title": "기업마당 지원사업", "item": items[50:]}})
     for number, page in enumerate(pages, start=1):
@@ -276,17 +256,17 @@ KSTARTUP_REGIONS = (
 )
 
 
-def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
+def kstartup_items(rng: random.Random, count: int = COUNTS["kstartup"]) -> list[dict[str, Any]]:
     """K-Startup items (sources.md §2): numeric pbanc_sn, CRLF titles, entities, nulls, markdown."""
     items: list[dict[str, Any]] = []
     shared = iter(SHARED)
     for i in range(count):
-        start, end = dates(rng, i)
+        start, end = dates(rng, "kstartup", i)
         title = f"2026년 {THEMES[(i * 3) % len(THEMES)]} {SUFFIXES[(i + 2) % len(SUFFIXES)]}"
         organization = ("창업진흥원", "중소벤처기업부", "서울창조경제혁신센터", "한국청년기업가정신재단")[
             i % 4
         ]
-        programme = next(shared, None) if i % 7 == 2 else None
+        programme = next(shared, None) if has("kstartup", "shared-programme", i) else None
         if programme is not None:
             title, organization, start, end = (
                 programme.title,
@@ -294,9 +274,9 @@ def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
                 programme.start,
                 programme.end,
             )
-        if i % 6 == 1:
+        if has("kstartup", "entity-title", i):
             title = title.replace("R&D", "R&amp;D") + " &#40;재공고&#41;"
-        if i % 4 == 0:
+        if has("kstartup", "crlf-title", i):
             title += "\r\n"
         sn = 175000 + i * 13
         items.append(
@@ -314,7 +294,7 @@ def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
                 )[i % 5],
                 "supt_regin": SHARED_REGION if programme else KSTARTUP_REGIONS[i % len(KSTARTUP_REGIONS)],
                 "pbanc_rcpt_bgng_dt": f"{start:%Y%m%d}",
-                "pbanc_rcpt_end_dt": None if i % 11 == 5 else f"{end:%Y%m%d}",
+                "pbanc_rcpt_end_dt": None if has("kstartup", "open-end", i) else f"{end:%Y%m%d}",
                 "aply_trgt": ("대학생,일반인", "일반기업", "대학생ㆍ일반인·청소년", None)[i % 4],
                 "biz_enyy": ("예비창업자,1년미만", "3년미만,5년미만", "7년미만", None)[i % 4],
                 "biz_trgt_age": ("만 20세 이상 ~ 만 39세 이하", None)[i % 2],
@@ -322,24 +302,26 @@ def kstartup_items(rng: random.Random, count: int = 80) -> list[dict[str, Any]]:
                 "pbanc_ctnt": f"<p>{THEMES[i % len(THEMES)]} 지원&nbsp;대상 모집</p>\r\n<ul><li>지원금 최대 {i % 5 + 1}천만원</li></ul>",
                 "detl_pg_url": f"https://www.k-startup.go.kr/web/contents/bizpbanc-ongoing.do?schM=view&amp;pbancSn={sn}",
                 "aply_mthd_onli_rcpt_istc": f"[K-Startup 누리집](https://www.k-startup.go.kr/apply/{sn})"
-                if i % 3 == 0
+                if has("kstartup", "markdown-link", i)
                 else None,
-                "biz_gdnc_url": "www.k-startup.go.kr/guide" if i % 2 else None,
+                "biz_gdnc_url": "www.k-startup.go.kr/guide" if has("kstartup", "schemeless-url", i) else None,
                 "aply_mthd_etc_istc": '<a href="#" onClick="window.open(\'/popup\')">방문 접수</a>'
-                if i % 5 == 0
+                if has("kstartup", "onclick-html", i)
                 else None,
-                "rcrt_prgs_yn": "Y" if i % 3 else "N",
-                "prch_cnpl_no": f"02-{3000 + i}-0000" if i % 2 else None,
+                "rcrt_prgs_yn": "N" if has("kstartup", "recruiting-closed", i) else "Y",
+                "prch_cnpl_no": f"02-{3000 + i}-0000" if has("kstartup", "contact-phone", i) else None,
             }
         )
-    items[44]["biz_pbanc_nm"] = None  # no title: must come back rejected, not dropped
+    for i, item in enumerate(items):
+        if has("kstartup", "no-title", i):
+            item["biz_pbanc_nm"] = None  # must come back rejected, not dropped
     return items
 
 
-def write_kstartup(rng: random.Random) -> int:
+def write_kstartup(out: Path, rng: random.Random) -> int:
     items = kstartup_items(rng)
-    folder = HERE / "kstartup"
-    folder.mkdir(exist_ok=True)
+    folder = out / "kstartup"
+    folder.mkdir(parents=True, exist_ok=True)
     for number, chunk in enumerate((items[:50], items[50:]), start=1):
         page = {
             "currentCount": len(chunk),
@@ -355,11 +337,11 @@ def write_kstartup(rng: random.Random) -> int:
 
 
 def mss_item_xml(rng: random.Random, days: random.Random, i: int, programme: Programme | None) -> str:
-    start, end = dates(rng, i)
+    start, end = dates(rng, "mss", i)
     title = f"{THEMES[(i * 5) % len(THEMES)]} {SUFFIXES[i % len(SUFFIXES)]}"
     if programme is not None:
         title, start, end = programme.title, programme.start, programme.end
-    elif i % 6 == 0:
+    elif has("mss", "region-prefix", i):
         title = f"{REGION_PREFIXES[i % len(REGION_PREFIXES)]} {title}"
     files = [
         (
@@ -367,14 +349,14 @@ def mss_item_xml(rng: random.Random, days: random.Random, i: int, programme: Pro
             f"https://www.mss.go.kr/common/board/Download.do?bcIdx={9000 + i}&streFileNm=a{i}.hwp",
         )
     ]
-    if i % 3 == 0:
+    if has("mss", "two-files", i):
         files.append(
             (
                 f"{i:03d}_서식.zip",
                 f"https://www.mss.go.kr/common/board/Download.do?bcIdx={9000 + i}&streFileNm=b{i}.zip",
             )
         )
-    if i % 7 == 3:
+    if has("mss", "no-files", i):
         files = []
     parts = [
         f"<itemId>{1050000 + i * 3}</itemId>",
@@ -382,12 +364,12 @@ def mss_item_xml(rng: random.Random, days: random.Random, i: int, programme: Pro
         "<dataContents><![CDATA["
         + (
             f"<p>{THEMES[i % len(THEMES)]}&nbsp;공고</p><p>문의: 중소벤처기업부</p>"
-            if i % 4
+            if not has("mss", "plain-contents", i)
             else "HTML 없는 본문입니다."
         )
         + "]]></dataContents>",
     ]
-    if i % 3 != 2 or programme is not None:  # application dates are often missing
+    if not has("mss", "no-application-dates", i) or programme is not None:
         parts.append(f"<applicationStartDate>{start:%Y-%m-%d}</applicationStartDate>")
         parts.append(f"<applicationEndDate>{end:%Y-%m-%d}</applicationEndDate>")
     parts += [
@@ -404,12 +386,15 @@ def mss_item_xml(rng: random.Random, days: random.Random, i: int, programme: Pro
     return "<item>" + "".join(parts) + "</item>"
 
 
-def write_mss(rng: random.Random, count: int = 60) -> int:
-    folder = HERE / "mss"
-    folder.mkdir(exist_ok=True)
-    shared = list(SHARED)
+def write_mss(out: Path, rng: random.Random, count: int = COUNTS["mss"]) -> int:
+    folder = out / "mss"
+    folder.mkdir(parents=True, exist_ok=True)
+    shared = iter(SHARED)
     days = random.Random(SEED + 102)  # nosec B311 # seeded on purpose: reproducible fixtures
-    items = [mss_item_xml(rng, days, i, shared[i // 10] if i % 10 == 7 else None) for i in range(count)]
+    items = [
+        mss_item_xml(rng, days, i, next(shared, None) if has("mss", "shared-programme", i) else None)
+        for i in range(count)
+    ]
     for number, chunk in enumerate((items[:40], items[40:]), start=1):
         body = (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<response><header><resultCode>00</resultCode>'
@@ -432,16 +417,16 @@ RSS_FEEDS = {
 }
 
 
-def write_rss(rng: random.Random) -> int:
-    folder = HERE / "rss"
-    folder.mkdir(exist_ok=True)
+def write_rss(out: Path, rng: random.Random) -> int:
+    folder = out / "rss"
+    folder.mkdir(parents=True, exist_ok=True)
     total = 0
     for feed, (organization, count, encoding) in RSS_FEEDS.items():
         rows: list[tuple[date, str]] = []
         for i in range(count):
             news_id = 156700000 + total * 11
             title = f"{THEMES[(i + total) % len(THEMES)]} {('본격 추진', '참여기업 모집', '지원 확대', '설명회 개최')[i % 4]}"
-            if i % 5 == 0:
+            if has("rss", "region-prefix", i):
                 title = f"{REGION_PREFIXES[i % len(REGION_PREFIXES)]} {title}"
             description = f'<p>{organization}는 {THEMES[i % len(THEMES)]} 사업을 &quot;확대&quot;합니다.</p><img src="/a.png">'
             # Spread over the snapshot's range, newest first as feeds list them.
@@ -476,21 +461,21 @@ WEB_SITES = {
 }
 
 
-def write_web(rng: random.Random) -> int:
+def write_web(out: Path, rng: random.Random) -> int:
     total = 0
     days = random.Random(SEED + 104)  # nosec B311 # seeded on purpose: reproducible fixtures
     for site, (organization, region, encoding, per_page, count) in WEB_SITES.items():
-        folder = HERE / "web" / site
+        folder = out / "web" / site
         folder.mkdir(parents=True, exist_ok=True)
         meta = f'<meta charset="{encoding}">' if encoding != "utf-8" else '<meta charset="utf-8">'
         rows = []
         for i in range(count):
             ntt_id = 40000 + total * 7
-            start, end = dates(rng, i + total)
+            start, end = dates(rng, "web", i + total)
             title = f"2026년 {region} {THEMES[(i * 7) % len(THEMES)]} {SUFFIXES[i % len(SUFFIXES)]}"
             period = period_text(rng, start, end, i + 2)
-            if site == "seoul" and i == 13:
-                period = "2026-13-01 ~ 2026-13-20"  # an impossible date: rejected with DP_2004
+            if has("web", "impossible-date", total):
+                period = "2026-13-01 ~ 2026-13-20"
             posted = registered(days, start)
             rows.append((ntt_id, title, period, posted))
             if site == "seoul":
@@ -566,14 +551,28 @@ def write_web(rng: random.Random) -> int:
     return total
 
 
-def main() -> None:
-    counts = {
-        "bizinfo": write_bizinfo(random.Random(SEED)),  # nosec B311 # seeded on purpose: reproducible fixtures
-        "kstartup": write_kstartup(random.Random(SEED + 1)),  # nosec B311 # seeded on purpose: reproducible fixtures
-        "mss": write_mss(random.Random(SEED + 2)),  # nosec B311 # seeded on purpose: reproducible fixtures
-        "rss": write_rss(random.Random(SEED + 3)),  # nosec B311 # seeded on purpose: reproducible fixtures
-        "web": write_web(random.Random(SEED + 4)),  # nosec B311 # seeded on purpose: reproducible fixtures
+def generate(out: Path) -> dict[str, int]:
+    """Write every source's files under ``out`` (created if missing); return the items per source."""
+    # Seeded on purpose: reproducible fixtures, one stream per source.
+    return {
+        "bizinfo": write_bizinfo(out, random.Random(SEED)),  # nosec B311
+        "kstartup": write_kstartup(out, random.Random(SEED + 1)),  # nosec B311
+        "mss": write_mss(out, random.Random(SEED + 2)),  # nosec B311
+        "rss": write_rss(out, random.Random(SEED + 3)),  # nosec B311
+        "web": write_web(out, random.Random(SEED + 4)),  # nosec B311
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.snapshot.generate", description=__doc__.splitlines()[1]
+    )
+    parser.add_argument(
+        "output",
+        type=Path,
+        help="folder to write into (the bundled copy: aegis_orchestration/sources/snapshot)",
+    )
+    counts = generate(parser.parse_args(argv).output)
     print(json.dumps(counts), sum(counts.values()))
 
 
