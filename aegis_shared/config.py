@@ -47,7 +47,7 @@ from aegis_shared.errors import SystemError_
 ENV_PREFIX = "AEGIS_"
 
 QUALITY_DIMENSIONS = ("completeness", "accuracy", "consistency", "timeliness")
-"""The four parts of a policy's quality score (seed 004 §5), in report order."""
+"""The four parts of a policy's quality score (docs/lifecycle.md, Quality), in report order."""
 DEFAULT_QUALITY_WEIGHTS = {"completeness": 0.3, "accuracy": 0.3, "consistency": 0.2, "timeliness": 0.2}
 
 
@@ -221,7 +221,7 @@ class Settings(BaseSettings):
     data_portal_service_key: SecretStr = SecretStr("")
     http_timeout_seconds: float = 30.0
 
-    # Metrics (seed 004 §6.4): batch runs push to a Pushgateway; no URL means they push nothing.
+    # Metrics (docs/platform.md §2): batch runs push to a Pushgateway; no URL means they push nothing.
     pushgateway_url: str | None = Field(
         None,
         description="Prometheus Pushgateway batch runs push the pipeline metrics to (e.g. "
@@ -241,8 +241,8 @@ class Settings(BaseSettings):
         "0 keeps them forever.",
     )
 
-    # Lifecycle (seed 004 §5): a policy is active when its quality total reaches the threshold and
-    # its programme has not ended or been closed by its source.
+    # Lifecycle (docs/lifecycle.md): a policy is active when its quality total reaches the
+    # threshold and its programme has not ended or been closed by its source.
     quality_active_threshold: float = Field(
         0.7, ge=0.0, le=1.0, description="Quality total at or above which a policy can be active."
     )
@@ -369,7 +369,7 @@ class Settings(BaseSettings):
         return "opensearch" if self.opensearch_url else "tantivy"
 
     def topic(self, entity: str, major: int = 1) -> str:
-        """Topic name per seed 003 §3: ``{env}.aegis.{entity}.v{major}``."""
+        """Topic name (docs/events.md §2): ``{env}.aegis.{entity}.v{major}``."""
         return f"{self.env}.aegis.{entity}.v{major}"
 
 

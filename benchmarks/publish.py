@@ -3,7 +3,7 @@
 * ``publish_many`` (validate + envelope + produce + one flush) against raw confluent-kafka
   producing the very same bytes and headers with the same producer config (goal >= 0.7x), as the
   median ratio of paired rounds (each pair runs both, in alternating order);
-* against a publisher that flushes after every event, as seed 003's sketch does (goal >= 50x).
+* against a publisher that flushes after every event, as the original sketch did (goal >= 50x).
 
 Broker: ``AEGIS_KAFKA_BOOTSTRAP`` (default from Settings). Usage:
 ``python benchmarks/publish.py [--events 20000] [--flush-events 300]``.

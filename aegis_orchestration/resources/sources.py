@@ -47,7 +47,7 @@ class SourcesResource(dg.ConfigurableResource):
     )
     breaker_reset_seconds: float = Field(300.0, description="How long an open breaker fails fast.")
     rss_feeds: list[str] | None = Field(
-        None, description="Feed paths under the RSS base URL; default: the ministry feeds of sources.md."
+        None, description="Feed paths under the RSS base URL; default: the feeds in docs/sources.md §5."
     )
     web_sites: list[str] | None = Field(None, description="Boards of web_sites.yaml to scrape; default: all.")
     overrides: dict[str, str] | None = Field(

@@ -50,7 +50,7 @@ def _key_error(message: str) -> SourceError:
 
 
 def unwrap_items(doc: Any) -> list[Any]:
-    """Items from every envelope seen live (sources.md §1)."""
+    """Items from every envelope seen live (docs/sources.md §1)."""
     if not isinstance(doc, Mapping):
         raise SourceError("DP_1004", "bizinfo body is not a JSON object", source=SOURCE)
     if "reqErr" in doc:

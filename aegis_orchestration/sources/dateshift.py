@@ -1,7 +1,7 @@
 """Shift every date in a source body by a whole number of days, keeping each one's format.
 
 The replay server uses this to re-anchor the bundled snapshot to the run's day. Every format of
-sources.md §6 is handled, each written back in its own shape:
+docs/sources.md §6 is handled, each written back in its own shape:
 
 * ``2026-09-03``, ``2026.09.03``, ``2026. 10. 2.`` (with an optional ``(목)`` weekday, recomputed);
 * ``20220727`` (only when it is a real calendar day, so ids and phone numbers are left alone);

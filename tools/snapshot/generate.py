@@ -8,7 +8,7 @@ copy, which the runtime reads with ``importlib.resources``, is this tool's outpu
 ``aegis_orchestration/sources/snapshot/``; to change it, edit here and regenerate there:
 ``python -m tools.snapshot.generate aegis_orchestration/sources/snapshot``.
 
-Which item carries which quirk of sources.md is the table in :mod:`tools.snapshot.quirks`, not
+Which item carries which quirk of docs/sources.md is the table in :mod:`tools.snapshot.quirks`, not
 arithmetic here; round-robin choices (themes, organisations, period forms) only vary the text.
 """
 
@@ -104,7 +104,7 @@ TARGETS = ("중소기업", "소상공인", "예비창업자", "중견기업", "1
 
 
 def period_text(rng: random.Random, start: date, end: date, index: int) -> str:
-    """One of the period forms of sources.md §6, chosen by position so every form appears."""
+    """One of the period forms of docs/sources.md §6, chosen by position so every form appears."""
     forms = (
         lambda: f"{start:%Y-%m-%d} ~ {end:%Y-%m-%d}",
         lambda: f"{start:%Y%m%d} ~ {end:%Y%m%d}",
@@ -148,7 +148,7 @@ def updated(rng: random.Random, registered_on: date) -> date:
 
 
 def bizinfo_items(rng: random.Random, count: int = COUNTS["bizinfo"]) -> list[dict[str, Any]]:
-    """bizinfo JSON items with every quirk of sources.md §1."""
+    """bizinfo JSON items with every quirk of docs/sources.md §1."""
     items: list[dict[str, Any]] = []
     days = random.Random(SEED + 100)  # nosec B311 # seeded: reproducible fixtures; own stream keeps the periods
     shared = iter(SHARED)
@@ -257,7 +257,7 @@ KSTARTUP_REGIONS = (
 
 
 def kstartup_items(rng: random.Random, count: int = COUNTS["kstartup"]) -> list[dict[str, Any]]:
-    """K-Startup items (sources.md §2): numeric pbanc_sn, CRLF titles, entities, nulls, markdown."""
+    """K-Startup items (docs/sources.md §2): numeric pbanc_sn, CRLF titles, entities, nulls, markdown."""
     items: list[dict[str, Any]] = []
     shared = iter(SHARED)
     for i in range(count):

@@ -1,4 +1,4 @@
-"""Which quirk of sources.md each generated snapshot item carries: one table, for generator and tests.
+"""Which quirk of docs/sources.md each generated snapshot item carries: one table, for generator and tests.
 
 Each :class:`Quirk` names a wire-format oddity a source really shows, and the items (by position
 in that source's generated list) that carry it: ``at`` lists positions, ``every=(step, offset)``
@@ -76,7 +76,7 @@ _SHARED = "one of the SHARED programmes, as this source words it (a cross-source
 _DECEMBER = "application opens 2025-12-15, so the period crosses into 2026"
 
 QUIRKS: tuple[Quirk, ...] = (
-    # bizinfo (sources.md §1)
+    # bizinfo (docs/sources.md §1)
     Quirk("bizinfo", "shared-programme", _SHARED, at=(4, 13, 22, 31, 40, 49)),
     Quirk(
         "bizinfo", "region-prefix", "title starts with a [서울ㆍ인천ㆍ경기]-style region label", every=(5, 0)
@@ -106,7 +106,7 @@ QUIRKS: tuple[Quirk, ...] = (
     ),
     Quirk("bizinfo", "blank-title", "pblancNm is only spaces", at=(37,), rejects="DP_2005"),
     Quirk("bizinfo", "impossible-date", "period starts on 2026-02-30", at=(61,), rejects="DP_2004"),
-    # K-Startup (sources.md §2)
+    # K-Startup (docs/sources.md §2)
     Quirk("kstartup", "shared-programme", _SHARED, at=(2, 9, 16, 23, 30, 37)),
     Quirk("kstartup", "entity-title", "title has &amp; and &#40;재공고&#41; entities", every=(6, 1)),
     Quirk("kstartup", "crlf-title", "title ends in CRLF", every=(4, 0)),
@@ -118,7 +118,7 @@ QUIRKS: tuple[Quirk, ...] = (
     Quirk("kstartup", "recruiting-closed", "rcrt_prgs_yn is N", every=(3, 0)),
     Quirk("kstartup", "contact-phone", "prch_cnpl_no holds a phone number (else null)", every=(2, 1)),
     Quirk("kstartup", "no-title", "biz_pbanc_nm is null", at=(44,), rejects="DP_2005"),
-    # MSS (sources.md §3)
+    # MSS (docs/sources.md §3)
     Quirk("mss", "shared-programme", _SHARED, at=(7, 17, 27, 37, 47, 57)),
     Quirk("mss", "region-prefix", "title starts with a region label", every=(6, 0)),
     Quirk("mss", "two-files", "two fileName/fileUrl pairs", every=(3, 0)),
@@ -126,11 +126,11 @@ QUIRKS: tuple[Quirk, ...] = (
     Quirk("mss", "plain-contents", "dataContents is plain text, not HTML", every=(4, 0)),
     Quirk("mss", "no-application-dates", "applicationStartDate/EndDate are missing", every=(3, 2)),
     Quirk("mss", "december-start", _DECEMBER, every=(12, 3)),
-    # ministry feeds (sources.md §4): the EUC-KR feed is a column of RSS_FEEDS in the generator
+    # ministry feeds (docs/sources.md §5): the EUC-KR feed is a column of RSS_FEEDS in the generator
     Quirk(
         "rss", "region-prefix", "title starts with a region label (position within its feed)", every=(5, 0)
     ),
-    # local-government boards (sources.md §5): the EUC-KR board is a column of WEB_SITES
+    # local-government boards (scraped pages): the EUC-KR board is a column of WEB_SITES
     Quirk(
         "web",
         "impossible-date",

@@ -1,4 +1,5 @@
-"""The alert rules (seed 004 §9) pass ``promtool check rules`` and their ``promtool test rules`` cases."""
+"""The alert rules (docs/platform.md §3) pass ``promtool check rules`` and their ``promtool test rules``
+cases."""
 
 from __future__ import annotations
 

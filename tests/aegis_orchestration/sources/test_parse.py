@@ -1,4 +1,4 @@
-"""parse(): every envelope and error shape of sources.md §1–§4, offline."""
+"""parse(): every envelope and error shape of docs/sources.md §1–§4, offline."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""parse_period over every form of sources.md §6."""
+"""parse_period over every form of docs/sources.md §6."""
 
 from __future__ import annotations
 
