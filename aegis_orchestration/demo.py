@@ -48,10 +48,17 @@ class _DropMessage(logging.Filter):
         return record.getMessage() != self.message
 
 
+def _warnings_and_above(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
 def _quiet_output() -> None:
     """Keep the demo's output to the summary and real problems (see the module docstring)."""
     if not get_settings().log_level:
         logging.getLogger().setLevel(logging.WARNING)
+        # Great Expectations sets this logger to INFO when it is imported ("Created temporary
+        # directory … for ephemeral docs site" on every validation); a filter outlasts that.
+        logging.getLogger("great_expectations.data_context.types.base").addFilter(_warnings_and_above)
     logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_DropMessage(_MILVUS_LITE_NOTICE))
 
 

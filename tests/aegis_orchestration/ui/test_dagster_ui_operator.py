@@ -70,7 +70,11 @@ def test_policy_quality_page_shows_the_histogram_and_plotted_metadata(dagster_ui
     page.goto(f"{dagster_ui.url}/assets/policy_quality?view=overview")
     page.get_by_role("button", name="Plots").click()
     for key in ("policies", *counts, "mean_total"):
-        expect(page.get_by_text(key, exact=True).first).to_be_visible()
+        # The innermost block holding both the key's title and a chart is that key's plot.
+        title = page.get_by_text(key, exact=True)
+        plot = page.locator("div", has=title).filter(has=page.locator("canvas")).last
+        expect(plot.locator("canvas")).to_have_count(1)
+        expect(plot.get_by_text(key, exact=True)).to_be_visible()
     screenshot(page, "quality-plots")
 
 
