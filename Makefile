@@ -86,11 +86,9 @@ lint: setup
 test-fast: setup lint
 	AEGIS_TEST_STACK=off $(BIN)/pytest -q -m "not stack and not slow"
 
+## Every benchmark, each on servers it starts itself (nothing needs to be running), then one
+## table: name, ours, raw, ratio, goal, pass/fail. `make bench BENCH_ARGS=--quick` checks the
+## wiring on small inputs; `BENCH_ARGS="--only publish cache"` picks benchmarks.
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/python benchmarks/publish.py
-	$(BIN)/python benchmarks/stores.py
-	$(BIN)/python benchmarks/servers.py
-	$(BIN)/python benchmarks/cold_path.py
-	$(BIN)/python benchmarks/hot_path.py
-	$(BIN)/python benchmarks/cache.py
-	$(BIN)/python benchmarks/eventstore.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -7,10 +7,16 @@ and ended programmes is the one it was written with, whatever the calendar says.
 partitions hold what a source registered or updated that day, so the demo collects a window of
 days before the as-of day and runs the cold path for each; the lifecycle rule decides as of that
 day (``AEGIS_AS_OF``).
+
+Its output is the summary and real problems only: logging starts at WARNING unless
+``AEGIS_LOG_LEVEL`` says otherwise (the libraries' INFO chatter, httpx requests and Great
+Expectations' registrations, belongs to a debugging session), and pymilvus' one expected notice
+about Milvus Lite is dropped by its exact text.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,6 +33,33 @@ from aegis_shared.config import get_settings
 from aegis_shared.stores.base import PolicyStore
 
 DEFAULT_WINDOW_DAYS = 14
+
+# Milvus Lite, a single-process file, has no server timestamp for iterators; pymilvus then uses
+# the client's, which is exactly right there. Any other pymilvus warning still prints.
+_MILVUS_LITE_NOTICE = "failed to get mvccTs from milvus server, use client-side ts instead"
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
+
+
+def _warnings_and_above(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
+def _quiet_output() -> None:
+    """Keep the demo's output to the summary and real problems (see the module docstring)."""
+    if not get_settings().log_level:
+        logging.getLogger().setLevel(logging.WARNING)
+        # Great Expectations sets this logger to INFO when it is imported ("Created temporary
+        # directory … for ephemeral docs site" on every validation); a filter outlasts that.
+        logging.getLogger("great_expectations.data_context.types.base").addFilter(_warnings_and_above)
+    logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_DropMessage(_MILVUS_LITE_NOTICE))
 
 
 @dataclass
@@ -199,6 +232,7 @@ def run(day: str | None = None, *, days: int = DEFAULT_WINDOW_DAYS) -> RunSummar
     """Serve the snapshot anchored to ``day``, point every source at it, and materialize everything
     as of ``day`` (default today in Seoul) into the DAGSTER_HOME instance."""
     configure_entry_point_logging("aegis-demo")
+    _quiet_output()
     as_of = date.fromisoformat(day or today())
     # Decide lifecycles for the day the snapshot is anchored to (this process only).
     os.environ["AEGIS_AS_OF"] = as_of.isoformat()

@@ -21,6 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results import record
 
 from aegis_shared.cache import MultiLevelCache, RedisCache, cache_result
 
@@ -78,6 +81,8 @@ def overhead(url: str, iterations: int) -> None:
     print(f"{'raw redis-py GET (same key)':<44}{raw:>10.1f}{1.0:>11.2f}×")
     print(f"{'cache_result hit, Redis only':<44}{decorated:>10.1f}{decorated / raw:>11.2f}×   goal ≤ 1.50×")
     print(f"{'cache_result hit, MultiLevelCache (L1)':<44}{layered:>10.1f}{layered / raw:>11.2f}×")
+    record("cache_result hit (Redis) vs raw GET", decorated, "µs/call", raw=raw, max_ratio=1.5)
+    record("cache_result hit (L1) vs raw GET", layered, "µs/call", raw=raw)
     l2.invalidate_pattern("aegis:bench:*")
     l2.close()
 
@@ -106,6 +111,7 @@ def l1_hit_rate(url: str, requests: int, keys: int, l1_size: int, skew: float) -
     print(f"  L1+L2 hit rate:        {stats.hits / served:6.1%}  (function not called)")
     print(f"  function calls:        {stats.misses:,}  (distinct keys seen: {len(set(sample)):,})")
     print(f"  mean time per request: {elapsed / requests * 1e6:.1f} µs")
+    record(f"L1 hit rate, Zipf(s={skew})", stats.l1_hits / served * 100, "%")
     cache.invalidate_pattern("aegis:bench-zipf:*")
 
 

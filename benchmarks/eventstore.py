@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import orjson
 import psycopg
 import sqlalchemy as sa
+from results import record
 
 from aegis_orchestration.devstack.process import free_port
 from aegis_orchestration.devstack.servers import PostgresServer
@@ -134,6 +138,7 @@ def main() -> None:
         ):
             ours, raw = rate(n_ours, t_ours), rate(n_raw, t_raw)
             print(f"{label:38} {ours:10.0f} {raw:10.0f} {ours / raw:9.2f}")
+            record(f"event store {label}", ours, "events/s", raw=raw)
         ours_engine.dispose()
         raw_engine.dispose()
     finally:

@@ -27,10 +27,12 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dagster as dg
 import sqlalchemy as sa
 from confluent_kafka import Producer
+from results import record
 
 from aegis_orchestration.assets.collection import collected_events
 from aegis_orchestration.devstack import DevStack, Ports
@@ -94,6 +96,8 @@ def bench_processing(settings: Settings, engine: sa.Engine) -> None:
                 f"{size:<12}{runs:>6}{statistics.median(per_record):>12.3f}{_pct(per_record, 0.95):>12.3f}"
                 f"{statistics.median(stage_ms):>10.1f}{statistics.median(publish_ms):>12.1f}"
             )
+            if size == 1000:
+                record("hot path p95 per record, batches of 1,000", _pct(per_record, 0.95), "ms", max_value=5)
     print("goal: p95 <= 5 ms per record amortised at 1,000")
 
 
@@ -123,13 +127,18 @@ class _Producer(threading.Thread):
         publisher.close()
 
 
-def _report(name: str, produced: dict[str, float], committed: dict[str, float]) -> None:
+def _report(
+    name: str, produced: dict[str, float], committed: dict[str, float], goal_ms: float | None = None
+) -> None:
     latencies = [committed[k] - t for k, t in produced.items() if k in committed]
     missing = len(produced) - len(latencies)
     print(
         f"{name:<28}{len(latencies):>8}{statistics.median(latencies) * 1000:>10.0f}"
         f"{_pct(latencies, 0.95) * 1000:>10.0f}{max(latencies) * 1000:>10.0f}{missing:>9}"
     )
+    # A record that never arrived counts as infinitely late.
+    p95 = _pct(latencies, 0.95) * 1000 if not missing else float("inf")
+    record(f"hot path {name}, produce -> row p95", p95, "ms", max_value=goal_ms)
 
 
 def bench_sensor_path(settings: Settings, db_url: str, seconds: float) -> tuple[dict, dict]:
@@ -251,6 +260,8 @@ def bench_publishing(settings: Settings, engine: sa.Engine, n: int) -> None:
     print(f"{'publisher':<34}{'events/s':>12}{'vs raw':>9}")
     for name, values in rates.items():
         print(f"{name:<34}{max(values):>12,.0f}{max(values) / base:>8.2f}x")
+        if name != "raw librdkafka, same bytes":
+            record(f"hot path {name} vs raw", max(values), "events/s", raw=base)
 
 
 def main() -> None:
@@ -277,7 +288,7 @@ def main() -> None:
         if "2" in parts:
             print(f"\n2. end-to-end, produce -> committed row ({args.e2e_seconds:.0f} s of traffic)")
             print(f"{'path':<28}{'records':>8}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'missing':>9}")
-            _report("serve mode", *bench_serve(settings, engine, args.e2e_seconds))
+            _report("serve mode", *bench_serve(settings, engine, args.e2e_seconds), goal_ms=1000)
             _report("sensor (5 s) + in-process run", *bench_sensor_path(settings, db_url, args.e2e_seconds))
             print("goal: serve p95 < 1 s; the sensor path is the seconds-level default")
         if "3" in parts:

