@@ -21,8 +21,8 @@ cost a broker round trip per message. A crash (no revoke, no close) redelivers a
 handled since the last commit (at-least-once); an offset is never stored, so never committed,
 for a message that was not handled or parked in the DLQ (nothing is silently dropped).
 
-Every handled, failed or unreadable message updates the event metrics (docs/events.md §6)
-(:mod:`aegis_shared.messaging.metrics`).
+Every handled, failed or unreadable message counts in the event metrics (docs/events.md §6,
+:mod:`aegis_shared.messaging.metrics`); handled events and handler times are added once per batch.
 DLQ records keep the ORIGINAL bytes and key, the original headers, and add ``error-code``,
 ``error-reason``, ``original-topic``, ``original-partition``, ``original-offset`` and
 ``retry-count``.
@@ -145,8 +145,7 @@ class EventConsumer:
         self._last_commit = time.monotonic()
         self._last_offsets: dict[tuple[str, int], int] = {}
         self._unstored: dict[tuple[str, int], int] = {}  # handled, offset not yet stored
-        self._consumed = metrics.LabelCache(metrics.consumed)
-        self._timing = metrics.LabelCache(metrics.processing_seconds)
+        self._tally = metrics.HandledTally(group_id)
         self._errors = metrics.LabelCache(metrics.errors)
         self._dlq = Producer(
             {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 0}
@@ -236,11 +235,13 @@ class EventConsumer:
                         self._maybe_commit()
                 self._maybe_commit()  # the interval is checked once per batch
                 self._store_handled()
+                self._tally.flush()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             # Whatever was handled is committed before returning (a later run or another member
             # of the group starts after it).
+            self._tally.flush()
             self._commit_sync()
         return stats
 
@@ -282,7 +283,7 @@ class EventConsumer:
                     self._dead_letter(msg, code, reason, retry_count=attempt)
                     stats.dead_lettered += 1
                     stats.dlq_codes[code] = stats.dlq_codes.get(code, 0) + 1
-                    self._timing(envelope.event_type).observe(time.perf_counter() - started)
+                    self._tally.add(envelope.event_type, time.perf_counter() - started, handled=False)
                     self._done(msg)
                     return True
                 delay = self.backoff.delay(attempt)
@@ -299,8 +300,7 @@ class EventConsumer:
                 if self._wait(delay, stop_event):
                     # Stopping mid-retry: leave the offset unstored so the message is redelivered.
                     return False
-        self._timing(envelope.event_type).observe(time.perf_counter() - started)
-        self._consumed(envelope.event_type, self.group_id).inc()
+        self._tally.add(envelope.event_type, time.perf_counter() - started, handled=True)
         stats.handled += 1
         self._done(msg)
         return True

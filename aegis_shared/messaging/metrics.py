@@ -15,11 +15,14 @@ Seed name (labels) → metric here:
   code or exception class) and unreadable messages (their code, event type ``unknown``).
 
 Children are cached per label set: a labelled lookup costs more than the increment, and the
-consumer's hot loop pays it per message.
+consumer's hot loop pays it per message. The consumer also tallies its handled events per batch
+(:class:`HandledTally`): every Prometheus update takes a lock, and updating two metrics per
+message cost it a third of its throughput.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -85,3 +88,54 @@ class LabelCache:
         if child is None:
             child = self._children[values] = self._metric().labels(*values)
         return child
+
+
+def observe_many(child: Any, amounts: list[float]) -> None:
+    """``child.observe(amount)`` for each amount, updating each bucket once.
+
+    prometheus_client has no bulk observe; this adds what ``observe`` would, per bucket (it keeps
+    per-bucket counts and makes them cumulative when collected). A client without those
+    attributes gets the observations one by one.
+    """
+    bounds = getattr(child, "_upper_bounds", None)
+    buckets = getattr(child, "_buckets", None)
+    total = getattr(child, "_sum", None)
+    if bounds is None or buckets is None or total is None:
+        for amount in amounts:
+            child.observe(amount)
+        return
+    counts = [0] * len(bounds)
+    for amount in amounts:  # the first bound >= amount; the last bound is +Inf
+        counts[bisect_left(bounds, amount)] += 1
+    total.inc(sum(amounts))
+    for bucket, count in zip(buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)
+
+
+class HandledTally:
+    """Handled events and handler times of one consumer, added to the metrics by :meth:`flush`."""
+
+    def __init__(self, consumer: str) -> None:
+        self._consumer = consumer
+        self._consumed = LabelCache(consumed)
+        self._timing = LabelCache(processing_seconds)
+        self._handled: dict[str, int] = {}
+        self._seconds: dict[str, list[float]] = {}
+
+    def add(self, event_type: str, seconds: float, *, handled: bool) -> None:
+        """One event's handler time; ``handled`` False for one that ended in the DLQ."""
+        times = self._seconds.get(event_type)
+        if times is None:
+            times = self._seconds[event_type] = []
+        times.append(seconds)
+        if handled:
+            self._handled[event_type] = self._handled.get(event_type, 0) + 1
+
+    def flush(self) -> None:
+        for event_type, count in self._handled.items():
+            self._consumed(event_type, self._consumer).inc(count)
+        for event_type, times in self._seconds.items():
+            observe_many(self._timing(event_type), times)
+        self._handled.clear()
+        self._seconds.clear()
