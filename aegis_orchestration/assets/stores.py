@@ -7,22 +7,31 @@ untouched, and the next run repairs the store.
 """
 
 import time
-from typing import Any
 
 import dagster as dg
 
-from aegis_orchestration.assets.events import publish
 from aegis_orchestration.partitions import daily_partitions
+from aegis_orchestration.pipeline.outbox import event_message, write_messages
 from aegis_orchestration.pipeline.store_sync import SYNC_ERROR_CODES, measure_drift, sync_store
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
+from aegis_orchestration.resources.stores import StoreOpener
 from aegis_shared.errors import PipelineError
 from aegis_shared.stores.base import PolicyStore
 
 GROUP = "serving"
+SYNC_EVENT = "DataSyncCompleted"
 SYNC_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
-def _open(store_resource: Any, name: str) -> PolicyStore:
+def _opener(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, key: str) -> StoreOpener:
+    """The store resource bound to ``key`` (the asset factory's resource keys are not parameters)."""
+    resource = getattr(context.resources, key)
+    if not isinstance(resource, StoreOpener):
+        raise TypeError(f"resource {key!r} is a {type(resource).__name__}, not a store resource with open()")
+    return resource
+
+
+def _open(store_resource: StoreOpener, name: str) -> PolicyStore:
     """Open the store, turning an unreachable server into the store's DP_300x error."""
     try:
         return store_resource.open()
@@ -36,7 +45,7 @@ def _sync(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     kafka: KafkaResource,
-    store_resource: Any,
+    store_resource: StoreOpener,
     name: str,
 ) -> dg.MaterializeResult:
     metrics: MetricsResource = context.resources.metrics
@@ -56,7 +65,7 @@ def _sync_store(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     kafka: KafkaResource,
-    store_resource: Any,
+    store_resource: StoreOpener,
     name: str,
 ) -> dg.MaterializeResult:
     store = _open(store_resource, name)
@@ -69,7 +78,11 @@ def _sync_store(
     data = report.event_data()
     if partition_range is not None:
         data["partition"] = f"{partition_range.start}..{partition_range.end}"
-    publish(kafka, [("DataSyncCompleted", data, report.store)], context)
+    engine = postgres.engine()
+    with kafka.publisher() as builder, engine.begin() as connection:
+        write_messages(connection, [event_message(builder, SYNC_EVENT, data, key=report.store)])
+    published = kafka.relay_outbox(engine)
+    context.log.info(f"{SYNC_EVENT} for {report.store} written; {published} outbox event(s) published")
     return dg.MaterializeResult(
         metadata={
             "backend": report.backend,
@@ -88,7 +101,7 @@ def _sync_store(
     )
 
 
-def _consistency(postgres: PostgresResource, store_resource: Any, name: str) -> dg.AssetCheckResult:
+def _consistency(postgres: PostgresResource, store_resource: StoreOpener, name: str) -> dg.AssetCheckResult:
     store = _open(store_resource, name)
     try:
         drift = measure_drift(postgres.engine(), store)
@@ -129,7 +142,7 @@ def _store_asset(
             context,
             context.resources.postgres,
             context.resources.kafka,
-            getattr(context.resources, resource_key),
+            _opener(context, resource_key),
             resource_key,
         )
 
@@ -141,9 +154,7 @@ def _store_asset(
         required_resource_keys={"postgres", resource_key},
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        return _consistency(
-            context.resources.postgres, getattr(context.resources, resource_key), resource_key
-        )
+        return _consistency(context.resources.postgres, _opener(context, resource_key), resource_key)
 
     return _asset, _check
 

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 
-from aegis_orchestration.pipeline.policy_events import StatusChange, record_changes
-from aegis_orchestration.pipeline.validation import Rejection
+from aegis_orchestration.pipeline.policy_events import StatusChange
+from aegis_orchestration.pipeline.trail import Transition, write_transitions
+from aegis_orchestration.pipeline.validation import ValidationRejection
 from aegis_shared.models import PolicyStatus
 
 STAGE = "validation"
@@ -50,7 +51,9 @@ def dedupe_key(fields: Mapping[str, str]) -> str:
     return f"{STAGE}:{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
 
 
-def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run_id: str | None) -> int:
+def record_rejections(
+    engine: sa.Engine, rejections: Sequence[ValidationRejection], *, run_id: str | None
+) -> int:
     """Keep every rejected record with its code and reason; returns how many rows were new."""
     if not rejections:
         return 0
@@ -77,22 +80,24 @@ def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run
             },
         ).all()
         why = {(d["source"], d["source_id"]): d for d in details}
-        record_changes(
+        write_transitions(
             conn,
             [
-                StatusChange(
-                    row.id,
-                    PolicyStatus.PENDING_VALIDATION.value,
-                    PolicyStatus.REJECTED.value,
-                    row.version,
-                    STAGE,
-                    [
-                        {
-                            "code": why[(row.source, row.source_id)]["code"],
-                            "message": why[(row.source, row.source_id)]["reason"],
-                        }
-                    ],
-                    run_id=run_id,
+                Transition(
+                    StatusChange(
+                        row.id,
+                        PolicyStatus.PENDING_VALIDATION.value,
+                        PolicyStatus.REJECTED.value,
+                        row.version,
+                        STAGE,
+                        [
+                            {
+                                "code": why[(row.source, row.source_id)]["code"],
+                                "message": why[(row.source, row.source_id)]["reason"],
+                            }
+                        ],
+                        run_id=run_id,
+                    )
                 )
                 for row in refused
             ],

@@ -24,10 +24,10 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from aegis_orchestration.assets.collection import insert_new
 from aegis_orchestration.definitions import all_assets, defs
 from aegis_orchestration.devstack import DevStack
 from aegis_orchestration.execution import load_settings, worker_config
+from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.resources import VectorStoreResource
 from aegis_orchestration.sources.snapshot import load_announcements
 from aegis_shared.errors import AegisError
