@@ -7,6 +7,7 @@ untouched, and the next run repairs the store.
 """
 
 import time
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -14,21 +15,18 @@ from aegis_orchestration.partitions import daily_partitions
 from aegis_orchestration.pipeline.outbox import event_message, write_messages
 from aegis_orchestration.pipeline.store_sync import SYNC_ERROR_CODES, measure_drift, sync_store
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
-from aegis_orchestration.resources.stores import StoreOpener
+from aegis_orchestration.resources.stores import (
+    GraphStoreResource,
+    SearchStoreResource,
+    StoreOpener,
+    VectorStoreResource,
+)
 from aegis_shared.errors import PipelineError
 from aegis_shared.stores.base import PolicyStore
 
 GROUP = "serving"
 SYNC_EVENT = "DataSyncCompleted"
 SYNC_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
-
-
-def _opener(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, key: str) -> StoreOpener:
-    """The store resource bound to ``key`` (the asset factory's resource keys are not parameters)."""
-    resource = getattr(context.resources, key)
-    if not isinstance(resource, StoreOpener):
-        raise TypeError(f"resource {key!r} is a {type(resource).__name__}, not a store resource with open()")
-    return resource
 
 
 def _open(store_resource: StoreOpener, name: str) -> PolicyStore:
@@ -45,10 +43,10 @@ def _sync(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     kafka: KafkaResource,
+    metrics: MetricsResource,
     store_resource: StoreOpener,
     name: str,
 ) -> dg.MaterializeResult:
-    metrics: MetricsResource = context.resources.metrics
     with metrics.run() as recorded:
         started, status = time.perf_counter(), "error"
         try:
@@ -123,8 +121,9 @@ def _consistency(postgres: PostgresResource, store_resource: StoreOpener, name: 
 
 def _store_asset(
     name: str, kind: str, resource_key: str, description: str
-) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
-    @dg.asset(
+) -> Callable[..., dg.AssetsDefinition]:
+    """The sync asset of one store; the decorated function names its store resource as a parameter."""
+    return dg.asset(
         name=name,
         group_name=GROUP,
         partitions_def=daily_partitions,
@@ -135,50 +134,87 @@ def _store_asset(
         # One writer per store across all runs (sync, repair, backfill): dagster.yaml limits pools to 1.
         pool=f"store_{resource_key}",
         description=description,
-        required_resource_keys={"postgres", "kafka", "metrics", resource_key},
     )
-    def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        return _sync(
-            context,
-            context.resources.postgres,
-            context.resources.kafka,
-            _opener(context, resource_key),
-            resource_key,
-        )
 
-    @dg.asset_check(
-        asset=_asset,
+
+def _store_check(asset: dg.AssetsDefinition) -> Callable[..., dg.AssetChecksDefinition]:
+    name = asset.key.to_user_string()
+    return dg.asset_check(
+        asset=asset,
         name=f"{name}_consistent_with_postgres",
         description=f"Compares {name}'s ids and content hashes with Postgres's active policies and names "
         "missing, stale and orphaned entries.",
-        required_resource_keys={"postgres", resource_key},
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        return _consistency(context.resources.postgres, _opener(context, resource_key), resource_key)
-
-    return _asset, _check
 
 
-policy_vectors, policy_vectors_consistency = _store_asset(
+@_store_asset(
     "policy_vectors",
     "milvus",
     "vectors",
     "Milvus embeddings (title + summary) of every active policy, with the embedding model id stored.",
 )
-policy_graph, policy_graph_consistency = _store_asset(
+def policy_vectors(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    metrics: MetricsResource,
+    vectors: VectorStoreResource,
+) -> dg.MaterializeResult:
+    return _sync(context, postgres, kafka, metrics, vectors, "vectors")
+
+
+@_store_check(policy_vectors)
+def policy_vectors_consistency(
+    postgres: PostgresResource, vectors: VectorStoreResource
+) -> dg.AssetCheckResult:
+    return _consistency(postgres, vectors, "vectors")
+
+
+@_store_asset(
     "policy_graph",
     "neo4j",
     "graph",
     "Policy knowledge graph: Policy, Organization, Region, Industry, Category and TargetGroup nodes, "
     "idempotent MERGE.",
 )
-policy_search_index, policy_search_index_consistency = _store_asset(
+def policy_graph(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    metrics: MetricsResource,
+    graph: GraphStoreResource,
+) -> dg.MaterializeResult:
+    return _sync(context, postgres, kafka, metrics, graph, "graph")
+
+
+@_store_check(policy_graph)
+def policy_graph_consistency(postgres: PostgresResource, graph: GraphStoreResource) -> dg.AssetCheckResult:
+    return _consistency(postgres, graph, "graph")
+
+
+@_store_asset(
     "policy_search_index",
     "elasticsearch",
     "search",
     "Full-text index of active policies (OpenSearch with 2–3-character n-grams by default, Elasticsearch "
     "with nori, or tantivy n-grams with the lite stack).",
 )
+def policy_search_index(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    metrics: MetricsResource,
+    search: SearchStoreResource,
+) -> dg.MaterializeResult:
+    return _sync(context, postgres, kafka, metrics, search, "search")
+
+
+@_store_check(policy_search_index)
+def policy_search_index_consistency(
+    postgres: PostgresResource, search: SearchStoreResource
+) -> dg.AssetCheckResult:
+    return _consistency(postgres, search, "search")
+
 
 store_assets = [policy_vectors, policy_graph, policy_search_index]
 store_checks = [policy_vectors_consistency, policy_graph_consistency, policy_search_index_consistency]
