@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from aegis_orchestration.pipeline import tables
 from aegis_orchestration.pipeline.collection import land_collection
@@ -52,3 +53,25 @@ def test_collected_events_wait_in_the_outbox_with_their_rows_until_the_relay_run
     assert pending_count(db.engine) == 0
     messages = read_all(hp_settings.kafka_bootstrap, hp_settings.topic("collection"), expected=2)
     assert sorted(m.key() for m in messages) == sorted(a.policy_id.encode() for a in items)
+
+
+def test_the_relay_command_publishes_what_a_collection_left_pending(
+    hp_settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aegis_orchestration.hot_path.cli import hot_path
+    from aegis_shared.config import get_settings
+
+    _land(hp_settings, db, CollectionResult("bizinfo", records=[announcement(7)]))
+    monkeypatch.setenv("AEGIS_ENV", hp_settings.env)
+    monkeypatch.setenv("AEGIS_POSTGRES_URL", db.url)
+    monkeypatch.setenv("AEGIS_KAFKA_BOOTSTRAP", hp_settings.kafka_bootstrap)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(hot_path, ["relay"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "1 outbox message(s) published" in result.output
+    assert pending_count(db.engine) == 0
+    [message] = read_all(hp_settings.kafka_bootstrap, hp_settings.topic("collection"), expected=1)
+    assert message.key() == announcement(7).policy_id.encode()
