@@ -78,7 +78,11 @@ def _sync_store(
         data["partition"] = f"{partition_range.start}..{partition_range.end}"
     engine = postgres.engine()
     with kafka.publisher() as builder, engine.begin() as connection:
-        write_messages(connection, [event_message(builder, SYNC_EVENT, data, key=report.store)])
+        # One report per store and run: a step retried within the run does not report twice.
+        once = f"{SYNC_EVENT}:{report.store}:{context.run.run_id}"
+        write_messages(
+            connection, [event_message(builder, SYNC_EVENT, data, key=report.store, dedupe_key=once)]
+        )
     published = kafka.relay_outbox(engine)
     context.log.info(f"{SYNC_EVENT} for {report.store} written; {published} outbox event(s) published")
     return dg.MaterializeResult(
