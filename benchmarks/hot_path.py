@@ -34,13 +34,13 @@ import sqlalchemy as sa
 from confluent_kafka import Producer
 from results import record
 
-from aegis_orchestration.assets.collection import collected_events
 from aegis_orchestration.devstack import DevStack, Ports
 from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.intake import SourceRecord
 from aegis_orchestration.hot_path.job import hot_path_job
 from aegis_orchestration.hot_path.processor import HotPathProcessor
 from aegis_orchestration.hot_path.service import HotPathService
+from aegis_orchestration.pipeline.collection import collected_events
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_orchestration.sensors.collection import build_collection_sensor
 from aegis_shared.config import Settings

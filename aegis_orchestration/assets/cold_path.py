@@ -13,29 +13,13 @@ import dagster as dg
 import pandas as pd
 
 from aegis_orchestration.partitions import by_collection_date, daily_partitions
-from aegis_orchestration.pipeline import (
-    decisions,
-    dedup,
-    lifecycle,
-    policies,
-    policy_events,
-    quality,
-    rejections,
-    validation,
-)
-from aegis_orchestration.pipeline.outbox import OutboxRelay
+from aegis_orchestration.pipeline import decisions, dedup, lifecycle, policies, policy_events, quality
+from aegis_orchestration.pipeline.policies import ValidatedBatch
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_shared.config import get_settings
-from aegis_shared.models import Announcement, PolicyStatus
+from aegis_shared.models import PolicyStatus
 
 GROUP = "cold_path"
-
-
-@dataclass(frozen=True)
-class ValidatedBatch:
-    day: date
-    valid: list[Announcement]
-    rejected: list[validation.Rejection]
 
 
 @dataclass(frozen=True)
@@ -69,27 +53,23 @@ def validated_announcements(
     context: dg.AssetExecutionContext, postgres: PostgresResource, metrics: MetricsResource
 ) -> dg.Output[ValidatedBatch]:
     started = time.perf_counter()
-    engine = postgres.engine()
-    collected = policies.load_collected(engine, _day(context))
-    # Hot-path records are finished by the newest day's run only: a backfill of an old day must
-    # not score today's records against that day, and parallel partitions must not race on them.
+    # Hot-path records are finished by the newest day's run only (see policies.validate_day).
     newest = context.partition_key == daily_partitions.get_last_partition_key()
-    pending = policies.load_pending(engine) if newest else []
-    seen = {(a.source, a.source_id) for a in collected}
-    records = collected + [p for p in pending if (p.source, p.source_id) not in seen]
-    valid, rejected = decisions.validate_all(records)
-    rejections.record_rejections(engine, rejected, run_id=context.run_id)
+    batch = policies.validate_day(
+        postgres.engine(), _day(context), with_pending=newest, run_id=context.run.run_id
+    )
+    valid, rejected = batch.valid, batch.rejected
     by_code = Counter(r.code for r in rejected)
     with metrics.run() as recorded:
         recorded.count("aegis_pipeline_processing_total", len(valid), path="cold", status="success")
         recorded.count("aegis_pipeline_processing_total", len(rejected), path="cold", status="error")
         recorded.observe(_LATENCY, time.perf_counter() - started, path="cold")
     return dg.Output(
-        ValidatedBatch(_day(context), valid, rejected),
+        batch,
         metadata={
-            "input_rows": len(records),
-            "collected_rows": len(collected),
-            "pending_rows": len(records) - len(collected),
+            "input_rows": batch.records,
+            "collected_rows": batch.collected,
+            "pending_rows": batch.pending,
             "valid_rows": len(valid),
             "rejected_rows": len(rejected),
             "rejections_by_code": dg.MetadataValue.json(dict(by_code)),
@@ -211,7 +191,7 @@ _DECIDED = (PolicyStatus.ACTIVE, PolicyStatus.ARCHIVED, PolicyStatus.REJECTED)
     "status transitions, quality_metrics, processing_history and audit_logs. Publishes PolicyQualityUpdated "
     "per status change.",
 )
-def policies_table(
+def policies_asset(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     kafka: KafkaResource,
@@ -226,12 +206,11 @@ def policies_table(
             engine,
             deduplicated_announcements.candidates,
             policy_quality,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             events=events,
         )
     # The events were written to the outbox with the rows; the relay publishes whatever is pending.
-    with OutboxRelay(engine, kafka.settings().kafka_bootstrap) as relay:
-        published = relay.publish_pending()
+    published = kafka.relay_outbox(engine)
     with metrics.run() as recorded:
         recorded.observe(_LATENCY, time.perf_counter() - started, path="cold")
         if metrics.pushes():
@@ -254,4 +233,4 @@ def policies_table(
     )
 
 
-cold_path_assets = [validated_announcements, deduplicated_announcements, policy_quality, policies_table]
+cold_path_assets = [validated_announcements, deduplicated_announcements, policy_quality, policies_asset]

@@ -12,7 +12,6 @@ import dagster as dg
 
 from aegis_orchestration.partitions import daily_partitions
 from aegis_orchestration.pipeline import expiry, policy_events
-from aegis_orchestration.pipeline.outbox import OutboxRelay
 from aegis_orchestration.resources import KafkaResource, PostgresResource
 
 GROUP = "maintenance"
@@ -39,8 +38,7 @@ def expired_policies(
     with kafka.publisher() as events:
         report = expiry.expire_policies(engine, as_of, run_id=context.run.run_id, events=events)
     # The events were written to the outbox with the rows; the relay publishes whatever is pending.
-    with OutboxRelay(engine, kafka.settings().kafka_bootstrap) as relay:
-        published = relay.publish_pending()
+    published = kafka.relay_outbox(engine)
     projected = policy_events.update_status_history(engine)
     return dg.MaterializeResult(
         metadata={

@@ -7,22 +7,29 @@ untouched, and the next run repairs the store.
 """
 
 import time
-from typing import Any
+from collections.abc import Callable
 
 import dagster as dg
 
-from aegis_orchestration.assets.events import publish
 from aegis_orchestration.partitions import daily_partitions
+from aegis_orchestration.pipeline.outbox import event_message, write_messages
 from aegis_orchestration.pipeline.store_sync import SYNC_ERROR_CODES, measure_drift, sync_store
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
+from aegis_orchestration.resources.stores import (
+    GraphStoreResource,
+    SearchStoreResource,
+    StoreOpener,
+    VectorStoreResource,
+)
 from aegis_shared.errors import PipelineError
 from aegis_shared.stores.base import PolicyStore
 
 GROUP = "serving"
+SYNC_EVENT = "DataSyncCompleted"
 SYNC_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
-def _open(store_resource: Any, name: str) -> PolicyStore:
+def _open(store_resource: StoreOpener, name: str) -> PolicyStore:
     """Open the store, turning an unreachable server into the store's DP_300x error."""
     try:
         return store_resource.open()
@@ -36,10 +43,10 @@ def _sync(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     kafka: KafkaResource,
-    store_resource: Any,
+    metrics: MetricsResource,
+    store_resource: StoreOpener,
     name: str,
 ) -> dg.MaterializeResult:
-    metrics: MetricsResource = context.resources.metrics
     with metrics.run() as recorded:
         started, status = time.perf_counter(), "error"
         try:
@@ -56,7 +63,7 @@ def _sync_store(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     kafka: KafkaResource,
-    store_resource: Any,
+    store_resource: StoreOpener,
     name: str,
 ) -> dg.MaterializeResult:
     store = _open(store_resource, name)
@@ -69,7 +76,15 @@ def _sync_store(
     data = report.event_data()
     if partition_range is not None:
         data["partition"] = f"{partition_range.start}..{partition_range.end}"
-    publish(kafka, [("DataSyncCompleted", data, report.store)], context)
+    engine = postgres.engine()
+    with kafka.publisher() as builder, engine.begin() as connection:
+        # One report per store and run: a step retried within the run does not report twice.
+        once = f"{SYNC_EVENT}:{report.store}:{context.run.run_id}"
+        write_messages(
+            connection, [event_message(builder, SYNC_EVENT, data, key=report.store, dedupe_key=once)]
+        )
+    published = kafka.relay_outbox(engine)
+    context.log.info(f"{SYNC_EVENT} for {report.store} written; {published} outbox event(s) published")
     return dg.MaterializeResult(
         metadata={
             "backend": report.backend,
@@ -88,7 +103,7 @@ def _sync_store(
     )
 
 
-def _consistency(postgres: PostgresResource, store_resource: Any, name: str) -> dg.AssetCheckResult:
+def _consistency(postgres: PostgresResource, store_resource: StoreOpener, name: str) -> dg.AssetCheckResult:
     store = _open(store_resource, name)
     try:
         drift = measure_drift(postgres.engine(), store)
@@ -110,8 +125,9 @@ def _consistency(postgres: PostgresResource, store_resource: Any, name: str) -> 
 
 def _store_asset(
     name: str, kind: str, resource_key: str, description: str
-) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
-    @dg.asset(
+) -> Callable[..., dg.AssetsDefinition]:
+    """The sync asset of one store; the decorated function names its store resource as a parameter."""
+    return dg.asset(
         name=name,
         group_name=GROUP,
         partitions_def=daily_partitions,
@@ -122,52 +138,87 @@ def _store_asset(
         # One writer per store across all runs (sync, repair, backfill): dagster.yaml limits pools to 1.
         pool=f"store_{resource_key}",
         description=description,
-        required_resource_keys={"postgres", "kafka", "metrics", resource_key},
     )
-    def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        return _sync(
-            context,
-            context.resources.postgres,
-            context.resources.kafka,
-            getattr(context.resources, resource_key),
-            resource_key,
-        )
 
-    @dg.asset_check(
-        asset=_asset,
+
+def _store_check(asset: dg.AssetsDefinition) -> Callable[..., dg.AssetChecksDefinition]:
+    name = asset.key.to_user_string()
+    return dg.asset_check(
+        asset=asset,
         name=f"{name}_consistent_with_postgres",
         description=f"Compares {name}'s ids and content hashes with Postgres's active policies and names "
         "missing, stale and orphaned entries.",
-        required_resource_keys={"postgres", resource_key},
     )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        return _consistency(
-            context.resources.postgres, getattr(context.resources, resource_key), resource_key
-        )
-
-    return _asset, _check
 
 
-policy_vectors, policy_vectors_consistency = _store_asset(
+@_store_asset(
     "policy_vectors",
     "milvus",
     "vectors",
     "Milvus embeddings (title + summary) of every active policy, with the embedding model id stored.",
 )
-policy_graph, policy_graph_consistency = _store_asset(
+def policy_vectors(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    metrics: MetricsResource,
+    vectors: VectorStoreResource,
+) -> dg.MaterializeResult:
+    return _sync(context, postgres, kafka, metrics, vectors, "vectors")
+
+
+@_store_check(policy_vectors)
+def policy_vectors_consistency(
+    postgres: PostgresResource, vectors: VectorStoreResource
+) -> dg.AssetCheckResult:
+    return _consistency(postgres, vectors, "vectors")
+
+
+@_store_asset(
     "policy_graph",
     "neo4j",
     "graph",
     "Policy knowledge graph: Policy, Organization, Region, Industry, Category and TargetGroup nodes, "
     "idempotent MERGE.",
 )
-policy_search_index, policy_search_index_consistency = _store_asset(
+def policy_graph(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    metrics: MetricsResource,
+    graph: GraphStoreResource,
+) -> dg.MaterializeResult:
+    return _sync(context, postgres, kafka, metrics, graph, "graph")
+
+
+@_store_check(policy_graph)
+def policy_graph_consistency(postgres: PostgresResource, graph: GraphStoreResource) -> dg.AssetCheckResult:
+    return _consistency(postgres, graph, "graph")
+
+
+@_store_asset(
     "policy_search_index",
     "elasticsearch",
     "search",
     "Full-text index of active policies (OpenSearch with 2–3-character n-grams by default, Elasticsearch "
     "with nori, or tantivy n-grams with the lite stack).",
 )
+def policy_search_index(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    kafka: KafkaResource,
+    metrics: MetricsResource,
+    search: SearchStoreResource,
+) -> dg.MaterializeResult:
+    return _sync(context, postgres, kafka, metrics, search, "search")
+
+
+@_store_check(policy_search_index)
+def policy_search_index_consistency(
+    postgres: PostgresResource, search: SearchStoreResource
+) -> dg.AssetCheckResult:
+    return _consistency(postgres, search, "search")
+
 
 store_assets = [policy_vectors, policy_graph, policy_search_index]
 store_checks = [policy_vectors_consistency, policy_graph_consistency, policy_search_index_consistency]

@@ -125,12 +125,8 @@ def _serve_metrics(port: int | None) -> LiveMetrics | None:
 @hot_path.command()
 def relay() -> None:
     """Publish every unpublished outbox entry once (what every run and batch also does)."""
-    from aegis_orchestration.pipeline.outbox import OutboxRelay
-    from aegis_orchestration.resources import PostgresResource
-    from aegis_shared.config import get_settings
-    from aegis_shared.events.topics import ensure_topics
+    from aegis_orchestration.resources import KafkaResource, PostgresResource
 
-    settings = get_settings()
-    ensure_topics(settings.kafka_bootstrap, settings, entities=["policy", "dlq"])
-    with OutboxRelay(PostgresResource().engine(), settings.kafka_bootstrap) as outbox:
-        click.echo(f"{outbox.publish_pending()} outbox message(s) published")
+    # The same call every asset makes: every event topic is ensured, then one relay pass.
+    published = KafkaResource().relay_outbox(PostgresResource().engine())
+    click.echo(f"{published} outbox message(s) published")

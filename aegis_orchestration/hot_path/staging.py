@@ -29,13 +29,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from aegis_orchestration.hot_path.intake import Accepted, Refused
-from aegis_orchestration.pipeline import lifecycle
+from aegis_orchestration.pipeline import lifecycle, tables
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
-from aegis_orchestration.pipeline.policies import ANNOUNCEMENT_COLUMNS, POLICY_COLUMNS
-from aegis_orchestration.pipeline.policy_events import StatusChange, record_changes
-from aegis_orchestration.pipeline.upserts import bulk_insert, policies_table, upsert_returning
+from aegis_orchestration.pipeline.policy_events import StatusChange
+from aegis_orchestration.pipeline.tables import ANNOUNCEMENT_COLUMNS, POLICY_COLUMNS
+from aegis_orchestration.pipeline.trail import Transition, write_transitions
+from aegis_orchestration.pipeline.upserts import bulk_insert, upsert_returning
 from aegis_shared.config import get_settings
 from aegis_shared.logging.redaction import mask_text
 from aegis_shared.messaging import EventPublisher
@@ -114,9 +116,9 @@ _PENDING_REASON = "validated by the hot path; the cold path scores it and decide
 
 
 def _upsert_statement() -> Any:
-    insert = bulk_insert(policies_table, POLICY_COLUMNS)
+    t = tables.policies
+    insert = bulk_insert(t, POLICY_COLUMNS)
     excluded = insert.excluded
-    t = policies_table
     return insert.on_conflict_do_update(
         index_elements=[t.c.source, t.c.source_id],
         set_={
@@ -140,19 +142,30 @@ def _upsert_statement() -> Any:
     ).returning(t.c.id, t.c.version)
 
 
-# A change to a served policy waits beside it; the served columns stay as they are.
-_STAGE_BESIDE = sa.text(
-    """
-    UPDATE policies AS p
-    SET staged_content = CAST(v.content AS jsonb), staged_content_hash = v.hash,
-        version = p.version + 1, updated_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:contents AS text[]), CAST(:hashes AS text[]))
-        AS v(id, content, hash)
-    WHERE p.id = v.id AND p.status = :active AND p.content_hash IS DISTINCT FROM v.hash
-      AND p.staged_content_hash IS DISTINCT FROM v.hash
-    RETURNING p.id, p.version
-    """
-)
+def _stage_beside(beside: Sequence[Accepted]) -> sa.Update:
+    """A change to a served policy waits beside it; the served columns stay as they are."""
+    t = tables.policies
+    v = tables.unnest(
+        id=[i.announcement.policy_id for i in beside],
+        content=[i.announcement.model_dump_json() for i in beside],
+        hash=[i.announcement.content_hash for i in beside],
+    )
+    return (
+        sa.update(t)
+        .values(
+            staged_content=sa.cast(v.c.content, JSONB),
+            staged_content_hash=v.c.hash,
+            version=t.c.version + 1,
+            updated_at=sa.func.now(),
+        )
+        .where(
+            t.c.id == v.c.id,
+            t.c.status == PolicyStatus.ACTIVE.value,
+            t.c.content_hash.is_distinct_from(v.c.hash),
+            t.c.staged_content_hash.is_distinct_from(v.c.hash),
+        )
+        .returning(t.c.id, t.c.version)
+    )
 
 
 def _latest_per_policy(accepted: Sequence[Accepted]) -> list[Accepted]:
@@ -236,11 +249,14 @@ def stage(
     rows = {row["id"]: row for row in (_policy_row(item, today) for item in latest)}
     ids = list(rows)
     # Locked, so the cold path cannot activate a row between this read and the writes below.
+    t = tables.policies
     served = (
         dict(
             connection.execute(
-                sa.text("SELECT id, status FROM policies WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
-                {"ids": ids},
+                sa.select(t.c.id, t.c.status)
+                .where(t.c.id == sa.any_(tables.text_array(ids)))
+                .order_by(t.c.id)
+                .with_for_update()
             ).all()
         )
         if ids
@@ -255,24 +271,14 @@ def stage(
     written: dict[str, int] = {}
     staged: dict[str, int] = {}
     if beside:
-        staged = dict(
-            connection.execute(
-                _STAGE_BESIDE,
-                {
-                    "ids": [i.announcement.policy_id for i in beside],
-                    "contents": [i.announcement.model_dump_json() for i in beside],
-                    "hashes": [i.announcement.content_hash for i in beside],
-                    "active": PolicyStatus.ACTIVE.value,
-                },
-            ).all()
-        )
+        staged = dict(connection.execute(_stage_beside(beside)).all())
     skip = {i.announcement.policy_id for i in beside}
     for policy_id, version in upsert_returning(
         connection, _upsert_statement(), [row for pid, row in rows.items() if pid not in skip]
     ):
         written[policy_id] = version
     messages: list[OutboxMessage] = []
-    changes: list[StatusChange] = []
+    changes: list[Transition] = []
     for item in latest:
         policy_id = item.announcement.policy_id
         version = written.get(policy_id) or staged.get(policy_id)
@@ -286,7 +292,9 @@ def stage(
                 {"code": lifecycle.PENDING_COLD_PATH, "message": _PENDING_REASON}
             ]
             changes.append(
-                StatusChange(policy_id, served.get(policy_id), status, version, "hot_path", reasons)
+                Transition(
+                    StatusChange(policy_id, served.get(policy_id), status, version, "hot_path", reasons)
+                )
             )
         if policy_id in staged:
             report.staged_beside_active += 1
@@ -304,5 +312,6 @@ def stage(
         report.dlq_by_code[item.code] += 1
     report.dead_lettered = len(refused)
     report.outbox_written = write_messages(connection, messages)
-    record_changes(connection, changes)
+    # The hot path's trail is the event stream only: no audit or history row on the latency path.
+    write_transitions(connection, changes)
     return report

@@ -24,13 +24,15 @@ from aegis_shared.config import QUALITY_DIMENSIONS
 from aegis_shared.models import Announcement, PolicyStatus
 
 
-def validate_all(records: Iterable[Announcement]) -> tuple[list[Announcement], list[validation.Rejection]]:
+def validate_all(
+    records: Iterable[Announcement],
+) -> tuple[list[Announcement], list[validation.ValidationRejection]]:
     """Full validation of every record: the cleaned ones and the rejections (with their DP codes)."""
     valid: list[Announcement] = []
-    rejected: list[validation.Rejection] = []
+    rejected: list[validation.ValidationRejection] = []
     for record in records:
         outcome = validation.validate(record)
-        if isinstance(outcome, validation.Rejection):
+        if isinstance(outcome, validation.ValidationRejection):
             rejected.append(outcome)
         else:
             valid.append(outcome)

@@ -3,10 +3,10 @@
 A policy is judged when it is scored, but time keeps moving: a programme that closed yesterday
 must stop being recommended today. Expiry archives every active policy that the lifecycle rule
 says is closed on the as-of day (Asia/Seoul): its period ended before that day, or its source
-closed it. It leaves the same trail a status change
-in the cold path leaves: a version bump, a ``processing_history`` row, an ``audit_logs`` row, a
-``PolicyStatusChanged`` in the policy's event stream and a ``PolicyQualityUpdated`` event in the
-transactional outbox. The store syncs then delete them.
+closed it. It bumps the version and leaves the status-change trail of :mod:`.trail` (a
+``processing_history`` row, an ``audit_logs`` row, a ``PolicyStatusChanged`` in the policy's
+event stream and a ``PolicyQualityUpdated`` event in the transactional outbox). The store syncs
+then delete them.
 """
 
 from __future__ import annotations
@@ -16,48 +16,62 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 
+from aegis_orchestration.pipeline import tables
 from aegis_orchestration.pipeline.lifecycle import StatusReason, closure
-from aegis_orchestration.pipeline.outbox import OutboxMessage, write_messages
-from aegis_orchestration.pipeline.policies import quality_event
-from aegis_orchestration.pipeline.policy_events import StatusChange, record_changes
+from aegis_orchestration.pipeline.policy_events import StatusChange
 from aegis_orchestration.pipeline.quality import DIMENSIONS
-from aegis_orchestration.pipeline.upserts import insert_rows
+from aegis_orchestration.pipeline.trail import QualityUpdate, Transition, write_transitions
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import PolicyStatus
 
 STAGE = "expiry"
 ACTOR = "aegis-expiry"
 
+
 # Due rows are read locked, so a concurrent cold-path write is waited for and the row re-checked,
 # and a second run finds nothing left to archive. Which rows are due, and why, is the lifecycle
 # rule's call (lifecycle.closure); this query only narrows the candidates by index.
-_DUE = sa.text(
-    """
-    SELECT id, source, status, period_end, closed_by_source, quality_score FROM policies
-    WHERE status = :active AND deleted_at IS NULL AND (period_end < :as_of OR closed_by_source)
-    ORDER BY id
-    FOR UPDATE
-    """
-)
-_ARCHIVE = sa.text(
-    """
-    UPDATE policies p SET status = :archived, status_reason = v.reason, updated_at = now(),
-        version = p.version + 1
-    FROM unnest(CAST(:ids AS text[]), CAST(:reasons AS text[])) AS v(id, reason)
-    WHERE p.id = v.id
-    RETURNING p.id, p.version
-    """
-)
+def _due(as_of: date) -> sa.Select[Any]:
+    t = tables.policies
+    return (
+        sa.select(t.c.id, t.c.source, t.c.status, t.c.period_end, t.c.closed_by_source, t.c.quality_score)
+        .where(
+            t.c.status == PolicyStatus.ACTIVE.value,
+            t.c.deleted_at.is_(None),
+            sa.or_(t.c.period_end < as_of, t.c.closed_by_source),
+        )
+        .order_by(t.c.id)
+        .with_for_update()
+    )
 
-# The scores behind each policy's last judgement, repeated in its event (the schema requires them).
-_LATEST_SCORES = sa.text(
-    """
-    SELECT DISTINCT ON (policy_id) policy_id, completeness, accuracy, consistency, timeliness, total
-    FROM quality_metrics WHERE policy_id = ANY(:ids)
-    ORDER BY policy_id, id DESC
-    """
-)
+
+def _archive(ids: list[str], reasons: list[str]) -> sa.Update:
+    t = tables.policies
+    v = tables.unnest(id=ids, reason=reasons)
+    return (
+        sa.update(t)
+        .values(
+            status=PolicyStatus.ARCHIVED.value,
+            status_reason=v.c.reason,
+            updated_at=sa.func.now(),
+            version=t.c.version + 1,
+        )
+        .where(t.c.id == v.c.id)
+        .returning(t.c.id, t.c.version)
+    )
+
+
+def _latest_scores(ids: list[str]) -> sa.Select[Any]:
+    """The scores behind each policy's last judgement, repeated in its event (the schema requires them)."""
+    m = tables.quality_metrics
+    return (
+        sa.select(m.c.policy_id, *(m.c[d] for d in DIMENSIONS), m.c.total)
+        .ext(distinct_on(m.c.policy_id))
+        .where(m.c.policy_id == sa.any_(tables.text_array(ids)))
+        .order_by(m.c.policy_id, m.c.id.desc())
+    )
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,7 @@ def expire_policies(
     """
     report = ExpiryReport(as_of=as_of)
     with engine.begin() as conn:
-        due = conn.execute(_DUE, {"active": PolicyStatus.ACTIVE.value, "as_of": as_of}).all()
+        due = conn.execute(_due(as_of)).all()
         why = {
             row.id: closure(
                 period_end=row.period_end,
@@ -99,93 +113,54 @@ def expire_policies(
         due = [row for row in due if why[row.id]]
         if not due:
             return report
-        versions = dict(
-            conn.execute(
-                _ARCHIVE,
-                {
-                    "archived": PolicyStatus.ARCHIVED.value,
-                    "ids": [row.id for row in due],
-                    "reasons": ["; ".join(r.message for r in why[row.id]) for row in due],
-                },
-            ).all()
-        )
+        reasons = ["; ".join(r.message for r in why[row.id]) for row in due]
+        versions = dict(conn.execute(_archive([row.id for row in due], reasons)).all())
         archived = [
             _Archived(row.id, row.status, versions[row.id], row.quality_score, row.period_end, why[row.id])
             for row in due
         ]
         report.archived = [row.id for row in archived]
-        insert_rows(
-            conn,
-            "processing_history",
-            [
-                {
-                    "policy_id": row.id,
-                    "stage": STAGE,
-                    "status": PolicyStatus.ARCHIVED.value,
-                    "run_id": run_id,
-                    "details": {
-                        "version": row.version,
-                        "previous_status": row.previous_status,
-                        "reason": row.reasons[0].code,
-                        "reasons": [r.as_dict() for r in row.reasons],
-                        "period_end": row.period_end.isoformat() if row.period_end else None,
-                        "as_of": as_of.isoformat(),
-                    },
-                }
-                for row in archived
-            ],
-        )
-        record_changes(
-            conn,
-            [
-                StatusChange(
-                    row.id,
-                    row.previous_status,
-                    PolicyStatus.ARCHIVED.value,
-                    row.version,
-                    STAGE,
-                    [r.as_dict() for r in row.reasons],
-                    run_id=run_id,
-                    extra={
-                        "period_end": row.period_end.isoformat() if row.period_end else None,
-                        "as_of": as_of.isoformat(),
-                    },
-                )
-                for row in archived
-            ],
-        )
-        insert_rows(
-            conn,
-            "audit_logs",
-            [
-                {
-                    "entity_type": "policy",
-                    "entity_id": row.id,
-                    "action": "status_changed",
-                    "actor": ACTOR,
-                    "old_values": {"status": row.previous_status},
-                    "new_values": {
-                        "status": PolicyStatus.ARCHIVED.value,
-                        "version": row.version,
-                        "reason": "; ".join(r.message for r in row.reasons),
-                    },
-                }
-                for row in archived
-            ],
-        )
+        scores: dict[str, dict[str, Any]] = {}
         if events is not None:
             scores = {
-                row.policy_id: row._asdict()
-                for row in conn.execute(_LATEST_SCORES, {"ids": report.archived}).all()
+                row.policy_id: row._asdict() for row in conn.execute(_latest_scores(report.archived)).all()
             }
-            messages = [_event(events, row, scores.get(row.id)) for row in archived]
-            report.events = write_messages(conn, messages)
+        transitions = [_transition(row, as_of, run_id, scores.get(row.id)) for row in archived]
+        report.events = write_transitions(conn, transitions, events=events)
     return report
 
 
-def _event(events: EventPublisher, row: Any, scores: dict[str, Any] | None) -> OutboxMessage:
+def _transition(row: _Archived, as_of: date, run_id: str | None, scores: dict[str, Any] | None) -> Transition:
+    period_end = row.period_end.isoformat() if row.period_end else None
+    reasons = [r.as_dict() for r in row.reasons]
+    return Transition(
+        StatusChange(
+            row.id,
+            row.previous_status,
+            PolicyStatus.ARCHIVED.value,
+            row.version,
+            STAGE,
+            reasons,
+            run_id=run_id,
+            extra={"period_end": period_end, "as_of": as_of.isoformat()},
+        ),
+        actor=ACTOR,
+        audit={"reason": "; ".join(r.message for r in row.reasons)},
+        history={
+            "version": row.version,
+            "previous_status": row.previous_status,
+            "reason": row.reasons[0].code,
+            "reasons": reasons,
+            "period_end": period_end,
+            "as_of": as_of.isoformat(),
+        },
+        quality=_quality(row, scores),
+    )
+
+
+def _quality(row: _Archived, scores: dict[str, Any] | None) -> QualityUpdate:
     total = row.quality_score if row.quality_score is not None else (scores or {}).get("total", 0.0)
-    transition = {
+    return {
         "policy_id": row.id,
         "previous_status": row.previous_status,
         "status": PolicyStatus.ARCHIVED.value,
@@ -193,4 +168,3 @@ def _event(events: EventPublisher, row: Any, scores: dict[str, Any] | None) -> O
         # A policy activated without a metrics row (none today) reports its total in each dimension.
         "scores": {d: float(scores[d]) if scores else float(total) for d in DIMENSIONS},
     }
-    return quality_event(events, transition, row.version)

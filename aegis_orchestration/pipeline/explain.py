@@ -10,34 +10,69 @@ that policy.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from aegis_orchestration.pipeline import tables
 from aegis_orchestration.pipeline.policy_events import SOURCES_MERGED, policy_events
 from aegis_shared.eventstore import RecordedEvent
+from aegis_shared.models import PolicyStatus
 
-_POLICY = sa.text(
-    "SELECT id, title, status, status_reason, source_ids, region_codes, period_start, period_end, "
-    "period_open_ended, period_note, closed_by_source, quality_score, version, deleted_at, "
-    "staged_content_hash FROM policies WHERE id = :id"
+_POLICY_COLUMNS = (
+    "id",
+    "title",
+    "status",
+    "status_reason",
+    "source_ids",
+    "region_codes",
+    "period_start",
+    "period_end",
+    "period_open_ended",
+    "period_note",
+    "closed_by_source",
+    "quality_score",
+    "version",
+    "deleted_at",
+    "staged_content_hash",
 )
-# The policy holding a source id, preferring one that is not itself archived.
-_HOLDER = sa.text(
-    "SELECT id FROM policies WHERE source_ids @> CAST(:ids AS jsonb) AND id <> :id "
-    "ORDER BY (status = 'archived'), id LIMIT 1"
-)
-_METRICS = sa.text(
-    "SELECT completeness, accuracy, consistency, timeliness, total, measured_at FROM quality_metrics "
-    "WHERE policy_id = :id ORDER BY id DESC LIMIT 1"
-)
-_HISTORY = sa.text(
-    "SELECT stage, status, details, run_id, created_at FROM processing_history "
-    "WHERE policy_id = :id ORDER BY created_at, id"
-)
+
+
+def _policy(policy_id: str) -> sa.Select[Any]:
+    t = tables.policies
+    return sa.select(*(t.c[name] for name in _POLICY_COLUMNS)).where(t.c.id == policy_id)
+
+
+def _holder(source_id: str) -> sa.Select[Any]:
+    """The policy holding a source id, preferring one that is not itself archived."""
+    t = tables.policies
+    return (
+        sa.select(t.c.id)
+        .where(t.c.source_ids.contains([source_id]), t.c.id != source_id)
+        .order_by(t.c.status == PolicyStatus.ARCHIVED.value, t.c.id)
+        .limit(1)
+    )
+
+
+def _metrics(policy_id: str) -> sa.Select[Any]:
+    m = tables.quality_metrics
+    return (
+        sa.select(m.c.completeness, m.c.accuracy, m.c.consistency, m.c.timeliness, m.c.total, m.c.measured_at)
+        .where(m.c.policy_id == policy_id)
+        .order_by(m.c.id.desc())
+        .limit(1)
+    )
+
+
+def _history(policy_id: str) -> sa.Select[Any]:
+    h = tables.processing_history
+    return (
+        sa.select(h.c.stage, h.c.status, h.c.details, h.c.run_id, h.c.created_at)
+        .where(h.c.policy_id == policy_id)
+        .order_by(h.c.created_at, h.c.id)
+    )
 
 
 @dataclass(frozen=True)
@@ -117,16 +152,16 @@ def _step(event: RecordedEvent) -> Step:
 def explain(engine: sa.Engine, policy_id: str) -> Explanation | None:
     """Why ``policy_id`` (or the policy a ``source:source_id`` joined) has its status; None if unknown."""
     with engine.connect() as conn:
-        row = conn.execute(_POLICY, {"id": policy_id}).mappings().first()
+        row = conn.execute(_policy(policy_id)).mappings().first()
         if row is None:  # a source id that never had a row of its own: the policy it joined
-            holder = conn.execute(_HOLDER, {"ids": json.dumps([policy_id]), "id": policy_id}).scalar()
+            holder = conn.execute(_holder(policy_id)).scalar()
             if holder is not None:
-                row = conn.execute(_POLICY, {"id": holder}).mappings().first()
+                row = conn.execute(_policy(holder)).mappings().first()
         if row is None:
             return None
-        metrics = conn.execute(_METRICS, {"id": row["id"]}).mappings().first()
+        metrics = conn.execute(_metrics(row["id"])).mappings().first()
         events = policy_events(engine, row["id"], connection=conn)
-        history = [] if events else conn.execute(_HISTORY, {"id": row["id"]}).mappings().all()
+        history = [] if events else conn.execute(_history(row["id"])).mappings().all()
     quality = dict(metrics) if metrics else None
     if events:
         return Explanation(policy_id, dict(row), quality, [_step(e) for e in events])

@@ -8,7 +8,9 @@ total reaches the threshold, and ``rejected`` below it.
 
 Every path asks this module: the cold path (:func:`decide`), hot-path staging and expiry
 (:func:`closure`), and serving reads (:data:`SERVABLE_SQL`). Each decision carries
-:class:`StatusReason` values, so a status can always be explained (``aegis pipeline explain``).
+:class:`StatusReason` values, written with every change by the one status-change trail
+(:mod:`aegis_orchestration.pipeline.trail`), so a status can always be explained
+(``aegis pipeline explain``).
 The rule in prose, with the quality parts and their defaults: docs/lifecycle.md.
 """
 

@@ -27,6 +27,16 @@ Retention: published entries older than ``AEGIS_OUTBOX_RETENTION_DAYS`` (default
 there, so a message written again after its entry was purged is still not published twice. A
 shared advisory lock taken by writers, exclusive for the purge, keeps a write and a purge of the
 same key from crossing.
+
+**The one way to publish.** Every pipeline event goes through this outbox: written with the rows
+it describes (:func:`write_messages`), then sent by :class:`OutboxRelay`. Dagster assets run the
+relay through one call, ``KafkaResource.relay_outbox`` (:func:`relay_pending`); the hot path keeps
+one long-lived relay per processor so each batch reuses its transactional producer (that is what
+keeps produce → committed row well under a second; it is still the outbox, not a direct publish).
+Publishing directly with ``EventPublisher`` is allowed only where no PostgreSQL transaction
+describes the event and losing it on a crash is acceptable: tests, benchmarks and tools that
+produce input for the pipeline (``aegis pipeline`` demos, the replay of a collection topic). No
+pipeline stage does.
 """
 
 from __future__ import annotations
@@ -42,44 +52,21 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from sqlalchemy.dialects.postgresql import BYTEA, JSONB
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from aegis_orchestration.pipeline import tables
 from aegis_shared.config import get_settings
 from aegis_shared.errors import ExternalServiceError
 from aegis_shared.events.envelope import Envelope
 from aegis_shared.logging import get_logger
-from aegis_shared.messaging import DEFAULT_PRODUCER_CONFIG
+from aegis_shared.messaging import DEFAULT_PRODUCER_CONFIG, EventPublisher
 
 _log = get_logger(__name__)
 
-# The columns this module uses; the table itself comes from schemas/db/event_outbox.yaml.
-outbox_table = sa.Table(
-    "event_outbox",
-    sa.MetaData(),
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("dedupe_key", sa.Text, nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("topic", sa.Text, nullable=False),
-    sa.Column("message_key", BYTEA),
-    sa.Column("payload", BYTEA, nullable=False),
-    sa.Column("headers", JSONB, nullable=False),
-    sa.Column("event_id", PG_UUID(as_uuid=True)),
-    sa.Column("error_code", sa.Text),
-    sa.Column("source_topic", sa.Text),
-    sa.Column("source_partition", sa.Integer),
-    sa.Column("source_offset", sa.BigInteger),
-    sa.Column("published_at", sa.DateTime(timezone=True)),
-)
-
-# Keys of purged entries (schemas/db/event_outbox_published.yaml).
-published_table = sa.Table(
-    "event_outbox_published",
-    sa.MetaData(),
-    sa.Column("dedupe_key", sa.Text, primary_key=True),
-    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
-)
+# The tables come from the registry (schemas/db/event_outbox*.yaml, see pipeline/tables.py).
+outbox_entries = tables.event_outbox
+purged_keys = tables.event_outbox_published
 
 INSERT_CHUNK = 1000
 PURGE_BATCH = 10_000
@@ -148,6 +135,28 @@ def envelope_message(
     )
 
 
+def event_message(
+    builder: EventPublisher,
+    event_type: str,
+    data: Mapping[str, Any],
+    *,
+    key: str,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """``data`` validated and enveloped by ``builder`` now, as an outbox message.
+
+    Without ``dedupe_key`` the message is unique to this call (its event id): for events that
+    report something done once, like a store sync, rather than a row version.
+    """
+    envelope = builder.build(event_type, data)
+    return envelope_message(
+        envelope,
+        topic=builder.topic_for(envelope),
+        key=key,
+        dedupe_key=dedupe_key or f"{event_type}:{key}:{envelope.event_id}",
+    )
+
+
 def decode_headers(stored: Sequence[Sequence[str]] | str) -> list[tuple[str, bytes]]:
     """Stored ``[[name, base64], ...]`` back to Kafka headers."""
     pairs = json.loads(stored) if isinstance(stored, str) else stored
@@ -171,8 +180,8 @@ def write_messages(connection: sa.Connection, messages: Sequence[OutboxMessage])
         chunk = rows[start : start + INSERT_CHUNK]
         purged = set(
             connection.execute(
-                sa.select(published_table.c.dedupe_key).where(
-                    published_table.c.dedupe_key.in_([row["dedupe_key"] for row in chunk])
+                sa.select(purged_keys.c.dedupe_key).where(
+                    purged_keys.c.dedupe_key.in_([row["dedupe_key"] for row in chunk])
                 )
             ).scalars()
         )
@@ -180,34 +189,40 @@ def write_messages(connection: sa.Connection, messages: Sequence[OutboxMessage])
         if not chunk:
             continue
         statement = (
-            pg_insert(outbox_table)
+            pg_insert(outbox_entries)
             .values(chunk)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(outbox_table.c.id)
+            .returning(outbox_entries.c.id)
         )
         written += len(connection.execute(statement).all())
     return written
 
 
-_PURGE = sa.text(
-    """
-    WITH doomed AS (
-        SELECT id FROM event_outbox
-        WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => :age)
-        ORDER BY published_at, id
-        LIMIT :n
-    ), gone AS (
-        DELETE FROM event_outbox AS o USING doomed WHERE o.id = doomed.id
-        RETURNING o.dedupe_key, o.published_at
-    ), kept AS (
-        INSERT INTO event_outbox_published (dedupe_key, published_at)
-        SELECT dedupe_key, published_at FROM gone
-        ON CONFLICT (dedupe_key) DO NOTHING
-        RETURNING 1
+def _purge_statement(older_than: timedelta, batch_size: int) -> sa.Select[Any]:
+    """Delete a batch of old published entries and keep their keys, in one statement."""
+    o, kept = outbox_entries, purged_keys
+    doomed = (
+        sa.select(o.c.id)
+        .where(
+            o.c.published_at.is_not(None),
+            o.c.published_at < sa.func.now() - sa.literal(older_than, sa.Interval),
+        )
+        .order_by(o.c.published_at, o.c.id)
+        .limit(batch_size)
+        .cte("doomed")
     )
-    SELECT (SELECT count(*) FROM gone) AS purged
-    """
-)
+    gone = sa.delete(o).where(o.c.id == doomed.c.id).returning(o.c.dedupe_key, o.c.published_at).cte("gone")
+    keep = (
+        pg_insert(kept)
+        .from_select(["dedupe_key", "published_at"], sa.select(gone.c.dedupe_key, gone.c.published_at))
+        .on_conflict_do_nothing(index_elements=[kept.c.dedupe_key])
+        .returning(sa.literal(1))
+        .cte("kept")
+    )
+    # Selecting from "kept" is not needed: a data-modifying CTE runs whether or not it is read.
+    return sa.select(sa.select(sa.func.count()).select_from(gone).scalar_subquery().label("purged")).add_cte(
+        keep
+    )
 
 
 def purge_published(engine: sa.Engine, older_than: timedelta, *, batch_size: int = PURGE_BATCH) -> int:
@@ -224,9 +239,7 @@ def purge_published(engine: sa.Engine, older_than: timedelta, *, batch_size: int
         with engine.begin() as conn:
             if not conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(PURGE_LOCK_KEY))).scalar_one():
                 return total
-            purged = int(
-                conn.execute(_PURGE, {"age": older_than.total_seconds(), "n": batch_size}).scalar_one()
-            )
+            purged = int(conn.execute(_purge_statement(older_than, batch_size)).scalar_one())
         total += purged
         if purged < batch_size:
             if total:
@@ -236,24 +249,24 @@ def purge_published(engine: sa.Engine, older_than: timedelta, *, batch_size: int
 
 def pending_count(engine: sa.Engine) -> int:
     with engine.connect() as conn:
-        query = sa.text("SELECT count(*) FROM event_outbox WHERE published_at IS NULL")
-        return int(conn.execute(query).scalar_one())
+        query = sa.select(sa.func.count()).select_from(outbox_entries)
+        return int(conn.execute(query.where(outbox_entries.c.published_at.is_(None))).scalar_one())
 
 
 # Claimed entries with an earlier unpublished entry of the same topic and key outside the claim
 # (claimed by another relay, or written by a transaction committed since): publishing them now
 # could put them before it. Keyless entries carry no order.
-_BLOCKED = sa.text(
-    """
-    SELECT o.id FROM event_outbox AS o
-    WHERE o.id = ANY(:ids) AND o.message_key IS NOT NULL
-      AND EXISTS (
-        SELECT 1 FROM event_outbox AS e
-        WHERE e.published_at IS NULL AND e.topic = o.topic AND e.message_key = o.message_key
-          AND e.id < o.id AND NOT (e.id = ANY(:ids))
-      )
-    """
-)
+def _blocked(ids: list[int]) -> sa.Select[Any]:
+    o, e = outbox_entries.alias("o"), outbox_entries.alias("e")
+    claim = sa.bindparam("ids", ids, type_=ARRAY(sa.BigInteger))
+    earlier = sa.select(sa.literal(1)).where(
+        e.c.published_at.is_(None),
+        e.c.topic == o.c.topic,
+        e.c.message_key == o.c.message_key,
+        e.c.id < o.c.id,
+        sa.not_(e.c.id == sa.any_(claim)),
+    )
+    return sa.select(o.c.id).where(o.c.id == sa.any_(claim), o.c.message_key.is_not(None), earlier.exists())
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,17 +367,18 @@ class OutboxRelay:
 
     def _publish_claim(self) -> _Claim:
         with self.engine.begin() as conn:
+            o = outbox_entries
             rows = conn.execute(
-                sa.text(
-                    "SELECT id, topic, message_key, payload, headers FROM event_outbox "
-                    "WHERE published_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
-                ),
-                {"n": self.claim_size},
+                sa.select(o.c.id, o.c.topic, o.c.message_key, o.c.payload, o.c.headers)
+                .where(o.c.published_at.is_(None))
+                .order_by(o.c.id)
+                .limit(self.claim_size)
+                .with_for_update(skip_locked=True)
             ).all()
             if not rows:
                 return _Claim(0, 0)
             claimed = len(rows)
-            blocked = set(conn.execute(_BLOCKED, {"ids": [row.id for row in rows]}).scalars())
+            blocked = set(conn.execute(_blocked([row.id for row in rows])).scalars())
             self.held_back += len(blocked)
             rows = [row for row in rows if row.id not in blocked]
             if not rows:
@@ -413,9 +427,9 @@ class OutboxRelay:
         Kafka commits first: if PostgreSQL then fails, the entries go out again under the same
         event ids (which consumers drop); the other order could lose them.
         """
-        conn.execute(
-            sa.text("UPDATE event_outbox SET published_at = now() WHERE id = ANY(:ids)"), {"ids": ids}
-        )
+        o = outbox_entries
+        claim = sa.bindparam("ids", ids, type_=ARRAY(sa.BigInteger))
+        conn.execute(sa.update(o).values(published_at=sa.func.now()).where(o.c.id == sa.any_(claim)))
         producer.commit_transaction(self.timeout)
 
     def _abort(self) -> None:
@@ -460,3 +474,10 @@ class OutboxRelay:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def relay_pending(engine: sa.Engine, bootstrap: str, **options: Any) -> int:
+    """Publish whatever is pending with a short-lived relay (``options`` as for :class:`OutboxRelay`);
+    returns how many entries it published."""
+    with OutboxRelay(engine, bootstrap, **options) as relay:
+        return relay.publish_pending()

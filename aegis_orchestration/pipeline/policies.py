@@ -9,73 +9,40 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any, TypedDict, cast
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on
 
+from aegis_orchestration.pipeline import decisions, tables
 from aegis_orchestration.pipeline.decisions import reason_text
 from aegis_orchestration.pipeline.dedup import PolicyCandidate, StoredPolicy, block_key, block_key_of
 from aegis_orchestration.pipeline.lifecycle import MERGED_INTO
-from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_orchestration.pipeline.policy_events import StatusChange, record, sources_merged
 from aegis_orchestration.pipeline.quality import DIMENSIONS
-from aegis_orchestration.pipeline.upserts import (
-    bulk_insert,
-    insert_rows,
-    merged_source_ids,
-    policies_table,
-    upsert_returning,
-)
+from aegis_orchestration.pipeline.rejections import record_rejections
+from aegis_orchestration.pipeline.tables import ANNOUNCEMENT_COLUMNS, POLICY_COLUMNS
+from aegis_orchestration.pipeline.trail import QualityUpdate, Transition, write_transitions
+from aegis_orchestration.pipeline.upserts import bulk_insert, insert_rows, merged_source_ids, upsert_returning
+from aegis_orchestration.pipeline.validation import ValidationRejection
+from aegis_shared.eventstore import NewEvent
 from aegis_shared.messaging import EventPublisher
 from aegis_shared.models import Announcement, PolicyStatus
-
-# Announcement fields stored as same-named `policies` columns (shared with hot-path staging).
-ANNOUNCEMENT_COLUMNS = (
-    "title",
-    "organization",
-    "executing_organization",
-    "category",
-    "summary",
-    "url",
-    "period_start",
-    "period_end",
-    "period_open_ended",
-    "period_note",
-    "region_codes",
-    "target_groups",
-    "closed_by_source",
-)
-
-# What both paths write to a policy row (the cold path adds its dedup key and collection time).
-POLICY_COLUMNS = (
-    "id",
-    "source",
-    "source_id",
-    "source_ids",
-    *ANNOUNCEMENT_COLUMNS,
-    "status",
-    "status_reason",
-    "quality_score",
-    "content_hash",
-    "version",
-)
 
 
 def load_collected(engine: sa.Engine, day: date) -> list[Announcement]:
     """The latest version of every record collected on ``day`` (all sources)."""
-    query = sa.text(
-        """
-        SELECT DISTINCT ON (source, source_id) payload
-        FROM raw_announcements
-        WHERE partition_date = :day
-        ORDER BY source, source_id, collected_at DESC, id DESC
-        """
+    r = tables.raw_announcements
+    query = (
+        sa.select(r.c.payload)
+        .where(r.c.partition_date == day)
+        .ext(distinct_on(r.c.source, r.c.source_id))
+        .order_by(r.c.source, r.c.source_id, r.c.collected_at.desc(), r.c.id.desc())
     )
     with engine.connect() as conn:
-        return [Announcement.model_validate(row.payload) for row in conn.execute(query, {"day": day})]
+        return [Announcement.model_validate(payload) for payload in conn.execute(query).scalars()]
 
 
 def load_pending(engine: sa.Engine) -> list[Announcement]:
@@ -84,17 +51,58 @@ def load_pending(engine: sa.Engine) -> list[Announcement]:
     Rows it staged as ``pending_validation``, and changes it staged beside a served (active)
     version (``staged_content``), which stays served until the cold path decides on the change.
     """
-    query = sa.text(
-        f"SELECT source, source_id, content_hash, {', '.join(ANNOUNCEMENT_COLUMNS)}, collected_at, "  # nosec B608 # column names from a module constant; values are bound
-        "created_at, staged_content FROM policies "
-        "WHERE (status = :status OR staged_content IS NOT NULL) AND deleted_at IS NULL ORDER BY id"
+    t = tables.policies
+    query = (
+        sa.select(*_RECORD_COLUMNS, t.c.staged_content)
+        .where(
+            sa.or_(t.c.status == PolicyStatus.PENDING_VALIDATION.value, t.c.staged_content.is_not(None)),
+            t.c.deleted_at.is_(None),
+        )
+        .order_by(t.c.id)
     )
     with engine.connect() as conn:
-        rows = conn.execute(query, {"status": PolicyStatus.PENDING_VALIDATION.value}).mappings().all()
+        rows = conn.execute(query).mappings().all()
     return [
         Announcement.model_validate(row["staged_content"]) if row["staged_content"] else _from_row(row)
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class ValidatedBatch:
+    """One day's records after full validation (the ``validated_announcements`` asset's value)."""
+
+    day: date
+    valid: list[Announcement]
+    rejected: list[ValidationRejection]
+    collected: int = 0  # records collected that day
+    pending: int = 0  # hot-path records finished with them
+
+    @property
+    def records(self) -> int:
+        return self.collected + self.pending
+
+
+def validate_day(engine: sa.Engine, day: date, *, with_pending: bool, run_id: str | None) -> ValidatedBatch:
+    """Fully validate what was collected on ``day`` and, ``with_pending``, what the hot path left.
+
+    Only the newest day's run should take the pending records: a backfill of an old day must not
+    score today's records against that day, and parallel partitions must not race on them. A
+    record collected that day wins over its pending copy. Every rejection is kept with its code.
+    """
+    collected = load_collected(engine, day)
+    seen = {(a.source, a.source_id) for a in collected}
+    pending = [p for p in load_pending(engine) if (p.source, p.source_id) not in seen] if with_pending else []
+    valid, rejected = decisions.validate_all(collected + pending)
+    record_rejections(engine, rejected, run_id=run_id)
+    return ValidatedBatch(day, valid, rejected, len(collected), len(pending))
+
+
+# What an announcement is rebuilt from (:func:`_from_row`).
+_RECORD_COLUMNS = tuple(
+    tables.policies.c[name]
+    for name in ("source", "source_id", "content_hash", *ANNOUNCEMENT_COLUMNS, "collected_at", "created_at")
+)
 
 
 def _from_row(row: Any) -> Announcement:
@@ -125,23 +133,32 @@ def load_stored(engine: sa.Engine, records: Sequence[Announcement]) -> list[Stor
         return []
     keys = sorted({block_key(r) for r in records})
     ids = sorted({r.policy_id for r in records})
-    query = sa.text(
-        f"SELECT id, source, source_id, source_ids, status, content_hash, collected_at, created_at, "  # nosec B608 # column names from a module constant; values are bound
-        f"{', '.join(ANNOUNCEMENT_COLUMNS)} FROM policies "
-        "WHERE deleted_at IS NULL AND ("
-        "(status <> :archived AND ((status = :active AND dedup_key = ANY(:keys)) OR id = ANY(:ids))) "
-        # A record already merged into a policy goes back to it, whatever that policy's status now.
-        "OR (id <> ALL(:ids) AND source_ids ?| CAST(:ids AS text[]))"
-        ") ORDER BY id"
+    t = tables.policies
+    any_id, any_key = sa.any_(tables.text_array(ids)), sa.any_(tables.text_array(keys))
+    query = (
+        sa.select(t.c.id, t.c.source_ids, t.c.status, *_RECORD_COLUMNS)
+        .where(
+            t.c.deleted_at.is_(None),
+            sa.or_(
+                sa.and_(
+                    t.c.status != PolicyStatus.ARCHIVED.value,
+                    sa.or_(
+                        sa.and_(t.c.status == PolicyStatus.ACTIVE.value, t.c.dedup_key == any_key),
+                        t.c.id == any_id,
+                    ),
+                ),
+                # A record already merged into a policy goes back to it, whatever that policy's status now.
+                # `?|`, not jsonb_exists_any(): only the operator is served by the GIN index.
+                sa.and_(
+                    t.c.id != sa.all_(tables.text_array(ids)),
+                    t.c.source_ids.op("?|")(tables.text_array(ids)),
+                ),
+            ),
+        )
+        .order_by(t.c.id)
     )
-    params = {
-        "archived": PolicyStatus.ARCHIVED.value,
-        "active": PolicyStatus.ACTIVE.value,
-        "keys": keys,
-        "ids": ids,
-    }
     with engine.connect() as conn:
-        rows = conn.execute(query, params).mappings().all()
+        rows = conn.execute(query).mappings().all()
     return [
         StoredPolicy(record=_from_row(row), source_ids=tuple(row["source_ids"]), status=row["status"])
         for row in rows
@@ -151,21 +168,21 @@ def load_stored(engine: sa.Engine, records: Sequence[Announcement]) -> list[Stor
 def fill_dedup_keys(engine: sa.Engine, *, batch: int = 5000) -> int:
     """Give active rows written before ``dedup_key`` existed their key (derived data: no version bump)."""
     filled = 0
-    select = sa.text(
-        "SELECT id, organization, period_end, period_open_ended FROM policies "
-        "WHERE dedup_key IS NULL AND status = :active AND deleted_at IS NULL ORDER BY id LIMIT :batch"
-    )
-    update = sa.text(
-        "UPDATE policies p SET dedup_key = v.key "
-        "FROM unnest(CAST(:ids AS text[]), CAST(:keys AS text[])) AS v(id, key) WHERE p.id = v.id"
+    t = tables.policies
+    select = (
+        sa.select(t.c.id, t.c.organization, t.c.period_end, t.c.period_open_ended)
+        .where(t.c.dedup_key.is_(None), t.c.status == PolicyStatus.ACTIVE.value, t.c.deleted_at.is_(None))
+        .order_by(t.c.id)
+        .limit(batch)
     )
     while True:
         with engine.begin() as conn:
-            rows = conn.execute(select, {"active": PolicyStatus.ACTIVE.value, "batch": batch}).all()
+            rows = conn.execute(select).all()
             if not rows:
                 return filled
             keys = [block_key_of(row.organization, row.period_end, row.period_open_ended) for row in rows]
-            conn.execute(update, {"ids": [row.id for row in rows], "keys": keys})
+            v = tables.unnest(id=[row.id for row in rows], key=keys)
+            conn.execute(sa.update(t).values(dedup_key=v.c.key).where(t.c.id == v.c.id))
             filled += len(rows)
 
 
@@ -176,13 +193,70 @@ class UpsertReport:
     unchanged: int = 0
     archived: int = 0
     sources_merged: int = 0  # not re-written (older collection or unchanged), but given new source ids
-    transitions: list[dict[str, object]] = field(default_factory=list)
+    transitions: list[QualityUpdate] = field(default_factory=list)
 
 
 _COLUMNS = (*POLICY_COLUMNS, "dedup_key", "collected_at")
+ACTOR = "aegis-cold-path"
 
 
-def _row(candidate: PolicyCandidate, decided: dict[str, Any]) -> dict[str, object]:
+class PolicyRow(TypedDict):
+    """One scored policy as the cold path writes it (the ``_COLUMNS`` of ``policies``)."""
+
+    id: str
+    source: str
+    source_id: str
+    source_ids: list[str]
+    title: str
+    organization: str | None
+    executing_organization: str | None
+    category: str | None
+    summary: str | None
+    url: str | None
+    period_start: date | None
+    period_end: date | None
+    period_open_ended: bool
+    period_note: str | None
+    region_codes: list[str]
+    target_groups: list[str]
+    closed_by_source: bool
+    status: str
+    status_reason: str
+    quality_score: float
+    content_hash: str
+    version: int
+    dedup_key: str | None
+    collected_at: datetime
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A policy row as it was before this write."""
+
+    status: str
+    source_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A row the upsert wrote, with what it was before (``None``: new) and why it is what it is now."""
+
+    row: PolicyRow
+    version: int
+    before: _Stored | None
+    decided: dict[str, Any]  # the policy_quality row: dimension scores, total, status, reasons
+    merges: list[dict[str, object]]
+
+    @property
+    def previous_status(self) -> str | None:
+        return self.before.status if self.before else None
+
+    @property
+    def status_changed(self) -> bool:
+        return self.previous_status != self.row["status"]
+
+
+def _row(candidate: PolicyCandidate, decided: dict[str, Any]) -> PolicyRow:
     item = candidate.survivor
     row = {name: getattr(item, name) for name in ANNOUNCEMENT_COLUMNS}
     row.update(
@@ -198,7 +272,7 @@ def _row(candidate: PolicyCandidate, decided: dict[str, Any]) -> dict[str, objec
         dedup_key=candidate.dedup_key,
         version=1,
     )
-    return row
+    return cast(PolicyRow, row)
 
 
 def _upsert_statement() -> sa.Insert:
@@ -206,7 +280,7 @@ def _upsert_statement() -> sa.Insert:
 
     Source ids only ever grow: they are merged with what the row already holds.
     """
-    t = policies_table
+    t = tables.policies
     insert = bulk_insert(t, _COLUMNS)
     excluded = insert.excluded
     return insert.on_conflict_do_update(
@@ -244,17 +318,24 @@ def _upsert_statement() -> sa.Insert:
 
 _UPSERT = _upsert_statement()
 
-# Rows the upsert left alone (unchanged, or guarded by a newer collection) still gain new source ids.
-_MERGE_SOURCE_IDS = sa.text(
-    f"""
-    UPDATE policies AS p
-    SET source_ids = {merged_source_ids("p.source_ids", "CAST(v.source_ids AS jsonb)")},
-        version = p.version + 1, updated_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:source_ids AS text[])) AS v(id, source_ids)
-    WHERE p.id = v.id AND NOT p.source_ids @> CAST(v.source_ids AS jsonb)
-    RETURNING p.id, p.version, p.status, p.source_ids
-    """  # nosec B608 # SQL fragment from merged_source_ids(); values are bound
-)
+
+def _merge_source_ids_statement(ids: list[str], source_ids: list[str]) -> sa.Update:
+    """Rows the upsert left alone (unchanged, or guarded by a newer collection) still gain new source ids."""
+    t = tables.policies
+    v = tables.unnest(id=ids, source_ids=source_ids)
+    incoming = sa.cast(v.c.source_ids, JSONB)
+    return (
+        sa.update(t)
+        .values(
+            source_ids=sa.literal_column(
+                merged_source_ids(f"{t.name}.{t.c.source_ids.name}", "CAST(v.source_ids AS jsonb)"), JSONB
+            ),
+            version=t.c.version + 1,
+            updated_at=sa.func.now(),
+        )
+        .where(t.c.id == v.c.id, sa.not_(t.c.source_ids.contains(incoming)))
+        .returning(t.c.id, t.c.version, t.c.status, t.c.source_ids)
+    )
 
 
 def upsert_policies(
@@ -265,177 +346,157 @@ def upsert_policies(
     run_id: str | None,
     events: EventPublisher | None = None,
 ) -> UpsertReport:
-    """Write scored policies, their metrics, history and audit rows in one transaction.
+    """Write scored policies, their metrics, history and status-change trail in one transaction.
 
     With ``events``, each status change's ``PolicyQualityUpdated`` is built (and schema-checked)
     by that publisher and written to the outbox in the same transaction, so a failed publish is
     retried by the relay instead of being lost with the rows already committed. Each status
     change and merge is also appended to the policy's event stream (``policy_events``).
     """
-    report = UpsertReport()
     # Plain dicts: per-row pandas lookups cost more than the database writes.
-    by_id: dict[str, dict[str, Any]] = (
+    decided: dict[str, dict[str, Any]] = (
         scores.set_index("policy_id").to_dict("index") if not scores.empty else {}
     )
+    rows = [_row(c, decided[c.policy_id]) for c in candidates]
+    merges = {c.policy_id: [e.as_dict() for e in c.evidence] for c in candidates}
+    report = UpsertReport()
     with engine.begin() as conn:
-        ids = [c.policy_id for c in candidates]
-        stored = conn.execute(
-            sa.text("SELECT id, status, source_ids FROM policies WHERE id = ANY(:ids)"), {"ids": ids}
-        ).all()
-        before = {row.id: row.status for row in stored}
-        before_sources = {row.id: set(row.source_ids) for row in stored}
-        rows = [_row(c, by_id[c.policy_id]) for c in candidates]
-        evidence = {c.policy_id: [e.as_dict() for e in c.evidence] for c in candidates}
-        written = {row.id: row.version for row in upsert_returning(conn, _UPSERT, rows)}
-        stream: list[Any] = []
-        history = _merge_source_ids(
-            conn, [row for row in rows if row["id"] not in written], run_id, before_sources, evidence, stream
+        before = _read_stored(conn, [row["id"] for row in rows])
+        versions = {row.id: row.version for row in upsert_returning(conn, _UPSERT, rows)}
+        written = [
+            _Written(row, versions[row["id"]], before.get(row["id"]), decided[row["id"]], merges[row["id"]])
+            for row in rows
+            if row["id"] in versions
+        ]
+        merged = _merge_source_ids(
+            conn, [row for row in rows if row["id"] not in versions], before, merges, run_id
         )
-        report.sources_merged = len(history)
-        metrics, audits = [], []
-        outbox: list[OutboxMessage] = []
-        for row in rows:
-            policy_id = str(row["id"])
-            if policy_id not in written:
-                report.unchanged += 1
-                continue
-            if policy_id in before:
-                report.updated += 1
-            else:
-                report.inserted += 1
-            score_row = by_id[policy_id]
-            metrics.append(
-                {
-                    "policy_id": policy_id,
-                    "run_id": run_id,
-                    **{d: float(score_row[d]) for d in (*DIMENSIONS, "total")},
-                }
-            )
-            previous = before.get(policy_id)
-            if previous != row["status"]:
-                stream.append(
-                    StatusChange(
-                        policy_id,
-                        previous,
-                        str(row["status"]),
-                        written[policy_id],
-                        "cold_path",
-                        score_row["reasons"],
-                        run_id=run_id,
-                        extra={"quality_score": row["quality_score"], "content_hash": row["content_hash"]},
-                    ).event()
-                )
-            # The policy's own id is not a merge; ids it already held are not new.
-            source_ids = cast(list[str], row["source_ids"])
-            added = set(source_ids) - before_sources.get(policy_id, {policy_id})
-            if added:
-                stream.append(
-                    sources_merged(
-                        policy_id,
-                        version=written[policy_id],
-                        status=str(row["status"]),
-                        added=sorted(added),
-                        source_ids=source_ids,
-                        merges=evidence[policy_id],
-                        stage="cold_path",
-                        run_id=run_id,
-                    )
-                )
-            history.append(
-                {
-                    "policy_id": policy_id,
-                    "stage": "cold_path",
-                    "status": row["status"],
-                    "run_id": run_id,
-                    "details": {
-                        "version": written[policy_id],
-                        "content_hash": row["content_hash"],
-                        "previous_status": previous,
-                        "reasons": score_row["reasons"],
-                        "source_ids": row["source_ids"],
-                        "merges": evidence[policy_id],
-                    },
-                }
-            )
-            if previous != row["status"]:
-                # A record first seen by the cold path was pending validation until it was scored.
-                transition = {
-                    "policy_id": policy_id,
-                    "previous_status": previous or PolicyStatus.PENDING_VALIDATION.value,
-                    "status": row["status"],
-                    "quality_score": row["quality_score"],
-                    "scores": {d: float(score_row[d]) for d in DIMENSIONS},
-                }
-                report.transitions.append(transition)
-                if events is not None:
-                    outbox.append(quality_event(events, transition, written[policy_id]))
-                audits.append(
-                    {
-                        "entity_type": "policy",
-                        "entity_id": policy_id,
-                        "action": "status_changed",
-                        "actor": "aegis-cold-path",
-                        "old_values": {"status": previous},
-                        "new_values": {
-                            "status": row["status"],
-                            "version": written[policy_id],
-                            "reason": row["status_reason"],
-                        },
-                    }
-                )
-        insert_rows(conn, "quality_metrics", metrics)
-        insert_rows(conn, "processing_history", history)
-        insert_rows(conn, "audit_logs", audits)
-        write_messages(conn, outbox)
-        report.archived = _archive_absorbed(conn, candidates, run_id, stream)
-        record(conn, stream)
+        report.sources_merged = len(merged.history)
+        report.unchanged = len(rows) - len(written)
+        report.updated = sum(1 for w in written if w.before is not None)
+        report.inserted = len(written) - report.updated
+        insert_rows(conn, tables.quality_metrics, [_metrics_row(w, run_id) for w in written])
+        insert_rows(
+            conn, tables.processing_history, merged.history + [_history_row(w, run_id) for w in written]
+        )
+        transitions = [_transition(w, run_id) for w in written if w.status_changed]
+        report.transitions = [t.quality for t in transitions if t.quality is not None]
+        write_transitions(conn, transitions, events=events)
+        record(conn, merged.events + [e for w in written if (e := _sources_merged(w, run_id)) is not None])
+        report.archived = _archive_absorbed(conn, candidates, run_id)
     return report
 
 
-def quality_event(events: EventPublisher, transition: dict[str, Any], version: int) -> OutboxMessage:
-    """A status change's ``PolicyQualityUpdated`` for the outbox: one event per policy version."""
-    envelope = events.build("PolicyQualityUpdated", transition)
-    policy_id = str(transition["policy_id"])
-    return envelope_message(
-        envelope,
-        topic=events.topic_for(envelope),
-        key=policy_id,
-        dedupe_key=f"PolicyQualityUpdated:{policy_id}:v{version}",
+def _read_stored(conn: sa.Connection, ids: list[str]) -> dict[str, _Stored]:
+    t = tables.policies
+    query = sa.select(t.c.id, t.c.status, t.c.source_ids).where(t.c.id == sa.any_(tables.text_array(ids)))
+    return {row.id: _Stored(row.status, frozenset(row.source_ids)) for row in conn.execute(query)}
+
+
+def _metrics_row(w: _Written, run_id: str | None) -> dict[str, object]:
+    return {
+        "policy_id": w.row["id"],
+        "run_id": run_id,
+        **{d: float(w.decided[d]) for d in (*DIMENSIONS, "total")},
+    }
+
+
+def _history_row(w: _Written, run_id: str | None) -> dict[str, object]:
+    """Every written policy gets one, status change or not (the trail adds none for the cold path)."""
+    return {
+        "policy_id": w.row["id"],
+        "stage": "cold_path",
+        "status": w.row["status"],
+        "run_id": run_id,
+        "details": {
+            "version": w.version,
+            "content_hash": w.row["content_hash"],
+            "previous_status": w.previous_status,
+            "reasons": w.decided["reasons"],
+            "source_ids": w.row["source_ids"],
+            "merges": w.merges,
+        },
+    }
+
+
+def _transition(w: _Written, run_id: str | None) -> Transition:
+    row = w.row
+    return Transition(
+        StatusChange(
+            row["id"],
+            w.previous_status,
+            row["status"],
+            w.version,
+            "cold_path",
+            w.decided["reasons"],
+            run_id=run_id,
+            extra={"quality_score": row["quality_score"], "content_hash": row["content_hash"]},
+        ),
+        actor=ACTOR,
+        audit={"reason": row["status_reason"]},
+        quality={
+            "policy_id": row["id"],
+            # A record first seen by the cold path was pending validation until it was scored.
+            "previous_status": w.previous_status or PolicyStatus.PENDING_VALIDATION.value,
+            "status": row["status"],
+            "quality_score": row["quality_score"],
+            "scores": {d: float(w.decided[d]) for d in DIMENSIONS},
+        },
     )
+
+
+def _sources_merged(w: _Written, run_id: str | None) -> tuple[str, NewEvent] | None:
+    """The policy's ``PolicySourcesMerged`` if it gained source ids (its own id is not a merge)."""
+    added = set(w.row["source_ids"]) - (w.before.source_ids if w.before else {w.row["id"]})
+    if not added:
+        return None
+    return sources_merged(
+        w.row["id"],
+        version=w.version,
+        status=w.row["status"],
+        added=sorted(added),
+        source_ids=w.row["source_ids"],
+        merges=w.merges,
+        stage="cold_path",
+        run_id=run_id,
+    )
+
+
+@dataclass(frozen=True)
+class _Merged:
+    history: list[dict[str, object]]
+    events: list[tuple[str, NewEvent]]
 
 
 def _merge_source_ids(
     conn: sa.Connection,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[PolicyRow],
+    before: dict[str, _Stored],
+    merges: dict[str, list[dict[str, object]]],
     run_id: str | None,
-    before: dict[str, set[str]],
-    evidence: dict[str, list[dict[str, object]]],
-    stream: list[Any],
-) -> list[dict[str, object]]:
-    """Add new source ids to rows the upsert did not rewrite; their history rows.
-
-    Their ``PolicySourcesMerged`` events are added to ``stream``.
-    """
+) -> _Merged:
+    """Add new source ids to rows the upsert did not rewrite: their history rows and events."""
     if not rows:
-        return []
+        return _Merged([], [])
     merged = conn.execute(
-        _MERGE_SOURCE_IDS,
-        {"ids": [row["id"] for row in rows], "source_ids": [json.dumps(row["source_ids"]) for row in rows]},
+        _merge_source_ids_statement(
+            [row["id"] for row in rows], [json.dumps(row["source_ids"]) for row in rows]
+        )
     ).all()
-    stream.extend(
+    events = [
         sources_merged(
             policy_id,
             version=version,
             status=status,
-            added=sorted(set(source_ids) - before.get(policy_id, set())),
+            added=sorted(set(source_ids) - (before[policy_id].source_ids if policy_id in before else set())),
             source_ids=source_ids,
-            merges=evidence.get(policy_id, []),
+            merges=merges.get(policy_id, []),
             stage="dedup",
             run_id=run_id,
         )
         for policy_id, version, status, source_ids in merged
-    )
-    return [
+    ]
+    history: list[dict[str, object]] = [
         {
             "policy_id": policy_id,
             "stage": "dedup",
@@ -445,15 +506,34 @@ def _merge_source_ids(
         }
         for policy_id, version, status, _ in merged
     ]
+    return _Merged(history, events)
 
 
-def _archive_absorbed(
-    conn: sa.Connection, candidates: Iterable[PolicyCandidate], run_id: str | None, stream: list[Any]
-) -> int:
-    """Rows staged separately for what dedup found to be one programme become archived.
+def _archive_statement(ids: list[str], reasons: list[str]) -> sa.Update:
+    """Archive ``ids`` not archived yet; the old status comes from a locked read, for the trail."""
+    t = tables.policies
+    old = (
+        sa.select(t.c.id, t.c.status)
+        .where(t.c.id == sa.any_(tables.text_array(ids)), t.c.status != PolicyStatus.ARCHIVED.value)
+        .with_for_update()
+        .cte("old")
+    )
+    v = tables.unnest(id=ids, reason=reasons)
+    return (
+        sa.update(t)
+        .values(
+            status=PolicyStatus.ARCHIVED.value,
+            status_reason=v.c.reason,
+            updated_at=sa.func.now(),
+            version=t.c.version + 1,
+        )
+        .where(t.c.id == old.c.id, v.c.id == old.c.id)
+        .returning(t.c.id, old.c.status, t.c.version)
+    )
 
-    Their ``PolicyStatusChanged`` events are added to ``stream``.
-    """
+
+def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate], run_id: str | None) -> int:
+    """Rows staged separately for what dedup found to be one programme become archived."""
     absorbed = {m.policy_id: c.policy_id for c in candidates for m in c.absorbed}
     if not absorbed:
         return 0
@@ -461,92 +541,52 @@ def _archive_absorbed(
     reasons = {
         pid: why[pid].message if pid in why else f"{pid} merged into {into}" for pid, into in absorbed.items()
     }
-    # The old status comes from a locked read in the same statement, for the audit trail.
-    archived = conn.execute(
-        sa.text(
-            "WITH old AS (SELECT id, status FROM policies WHERE id = ANY(:ids) AND status <> :archived "
-            "FOR UPDATE) "
-            "UPDATE policies p SET status = :archived, status_reason = v.reason, updated_at = now(), "
-            "version = p.version + 1 "
-            "FROM old JOIN unnest(CAST(:ids AS text[]), CAST(:reasons AS text[])) AS v(id, reason) "
-            "ON v.id = old.id WHERE p.id = old.id RETURNING p.id, old.status, p.version"
-        ),
-        {
-            "archived": PolicyStatus.ARCHIVED.value,
-            "ids": list(reasons),
-            "reasons": list(reasons.values()),
-        },
-    ).all()
-    stream.extend(
-        StatusChange(
-            pid,
-            old,
-            PolicyStatus.ARCHIVED.value,
-            version,
-            "dedup",
-            [{"code": MERGED_INTO, "message": reasons[pid]}],
-            run_id=run_id,
-            merged_into=absorbed[pid],
-            extra={"merge": why[pid].as_dict() if pid in why else None},
-        ).event()
-        for pid, old, version in archived
-    )
-    insert_rows(
-        conn,
-        "processing_history",
-        [
-            {
-                "policy_id": pid,
-                "stage": "dedup",
-                "status": PolicyStatus.ARCHIVED.value,
-                "details": {
-                    "merged_into": absorbed[pid],
-                    "reasons": [{"code": MERGED_INTO, "message": reasons[pid]}],
-                    "merge": why[pid].as_dict() if pid in why else None,
-                },
-                "run_id": run_id,
-            }
-            for pid, _, _ in archived
-        ],
-    )
-    insert_rows(
-        conn,
-        "audit_logs",
-        [
-            {
-                "entity_type": "policy",
-                "entity_id": pid,
-                "action": "status_changed",
-                "actor": "aegis-cold-path",
-                "old_values": {"status": old},
-                "new_values": {
-                    "status": PolicyStatus.ARCHIVED.value,
-                    "version": version,
-                    "merged_into": absorbed[pid],
-                },
-            }
-            for pid, old, version in archived
-        ],
-    )
+    archived = conn.execute(_archive_statement(list(reasons), list(reasons.values()))).all()
+    transitions = []
+    for pid, old, version in archived:
+        because = [{"code": MERGED_INTO, "message": reasons[pid]}]
+        merge = why[pid].as_dict() if pid in why else None
+        transitions.append(
+            Transition(
+                StatusChange(
+                    pid,
+                    old,
+                    PolicyStatus.ARCHIVED.value,
+                    version,
+                    "dedup",
+                    because,
+                    run_id=run_id,
+                    merged_into=absorbed[pid],
+                    extra={"merge": merge},
+                ),
+                actor=ACTOR,
+                audit={"merged_into": absorbed[pid]},
+                history={"merged_into": absorbed[pid], "reasons": because, "merge": merge},
+            )
+        )
+    write_transitions(conn, transitions)
     return len(archived)
 
 
 def count_policies(engine: sa.Engine) -> int:
     """Rows in ``policies`` that are not soft-deleted (the table's size, for asset metadata)."""
+    t = tables.policies
     with engine.connect() as conn:
         return int(
-            conn.execute(sa.text("SELECT count(*) FROM policies WHERE deleted_at IS NULL")).scalar_one()
+            conn.execute(
+                sa.select(sa.func.count()).select_from(t).where(t.c.deleted_at.is_(None))
+            ).scalar_one()
         )
 
 
 def pending_lag_seconds(engine: sa.Engine) -> float:
     """Age in seconds of the oldest policy still pending validation (0 when none is): how far the
     cold path is behind what the hot path staged."""
+    t = tables.policies
     with engine.connect() as conn:
         age = conn.execute(
-            sa.text(
-                "SELECT extract(epoch FROM now() - min(created_at)) FROM policies "
-                "WHERE status = 'pending_validation' AND deleted_at IS NULL"
+            sa.select(sa.extract("epoch", sa.func.now() - sa.func.min(t.c.created_at))).where(
+                t.c.status == PolicyStatus.PENDING_VALIDATION.value, t.c.deleted_at.is_(None)
             )
         ).scalar_one()
     return max(0.0, float(age or 0.0))

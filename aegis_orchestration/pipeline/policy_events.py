@@ -1,11 +1,12 @@
 """A policy's life as events: every status change and merge, in the policy's stream of the event store.
 
 Each path that changes a policy's status (hot-path staging, the cold path, dedup archiving,
-validation rejections, expiry) appends a ``PolicyStatusChanged`` to ``policy-{id}`` in the same
-transaction as the ``UPDATE``, while it holds the row's lock; a policy that gains source ids from
-deduplication gets a ``PolicySourcesMerged``. So the stream is exactly the row's status history:
-``aegis pipeline explain`` reads it, and :class:`PolicyStatusHistory` projects it into the
-``policy_status_history`` read model, whose latest row per policy equals ``policies.status``.
+validation rejections, expiry), through :mod:`.trail`, appends a ``PolicyStatusChanged`` to
+``policy-{id}`` in the same transaction as the ``UPDATE``, while it holds the row's lock; a
+policy that gains source ids from deduplication gets a ``PolicySourcesMerged``. So the stream
+is exactly the row's status history: ``aegis pipeline explain`` reads it, and
+:class:`PolicyStatusHistory` projects it into the ``policy_status_history`` read model, whose
+latest row per policy equals ``policies.status``.
 
 Why beside the existing trail: ``processing_history`` and ``audit_logs`` are per-stage logs with
 stage-specific shapes, and the outbox is purged after publication; none can rebuild a policy's
@@ -20,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from aegis_orchestration.pipeline import tables
 from aegis_orchestration.pipeline.upserts import insert_rows
 from aegis_shared.eventstore import EventStore, NewEvent, RecordedEvent, project, rebuild
 
@@ -111,12 +113,12 @@ class PolicyStatusHistory:
     event_types: Collection[str] | None = (STATUS_CHANGED,)
 
     def reset(self, conn: sa.Connection) -> None:
-        conn.execute(sa.text("DELETE FROM policy_status_history"))
+        conn.execute(sa.delete(tables.policy_status_history))
 
     def apply(self, conn: sa.Connection, events: Sequence[RecordedEvent]) -> None:
         insert_rows(
             conn,
-            "policy_status_history",
+            tables.policy_status_history,
             [
                 {
                     "policy_id": e.data["policy_id"],

@@ -12,28 +12,53 @@ import json
 from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from aegis_orchestration.pipeline.policy_events import StatusChange, record_changes
-from aegis_orchestration.pipeline.validation import Rejection
+from aegis_orchestration.pipeline import tables
+from aegis_orchestration.pipeline.policy_events import StatusChange
+from aegis_orchestration.pipeline.trail import Transition, write_transitions
+from aegis_orchestration.pipeline.validation import ValidationRejection
 from aegis_shared.models import PolicyStatus
 
 STAGE = "validation"
 
-# The ON CONFLICT target must repeat the partial index's predicate for PostgreSQL to infer it.
-_INSERT = sa.text(
-    "INSERT INTO processing_history (policy_id, stage, status, details, run_id, dedupe_key) "
-    "SELECT NULL, :stage, :rejected, CAST(v.details AS jsonb), :run_id, v.key "
-    "FROM unnest(CAST(:keys AS text[]), CAST(:details AS text[])) AS v(key, details) "
-    "ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING"
-)
 
-# A record the hot path staged must not stay pending forever once full validation refused it.
-_REJECT_PENDING = sa.text(
-    "UPDATE policies p SET status = :rejected, updated_at = now(), version = p.version + 1 "
-    "FROM unnest(CAST(:sources AS text[]), CAST(:source_ids AS text[])) AS v(source, source_id) "
-    "WHERE p.source = v.source AND p.source_id = v.source_id AND p.status = :pending "
-    "RETURNING p.id, p.source, p.source_id, p.version"
-)
+def _insert(keys: list[str], details: list[str], run_id: str | None) -> sa.Insert:
+    """One history row per rejection, skipped when its key is already there."""
+    h = tables.processing_history
+    v = tables.unnest(key=keys, details=details)
+    rows = sa.select(
+        sa.null(),
+        sa.literal(STAGE, sa.Text),
+        sa.literal(PolicyStatus.REJECTED.value, sa.Text),
+        sa.cast(v.c.details, JSONB),
+        sa.literal(run_id, sa.Text),
+        v.c.key,
+    )
+    # The ON CONFLICT target must repeat the partial index's predicate for PostgreSQL to infer it.
+    return (
+        pg_insert(h)
+        .from_select(["policy_id", "stage", "status", "details", "run_id", "dedupe_key"], rows)
+        .on_conflict_do_nothing(index_elements=[h.c.dedupe_key], index_where=h.c.dedupe_key.is_not(None))
+        .returning(h.c.id)
+    )
+
+
+def _reject_pending(sources: list[str], source_ids: list[str]) -> sa.Update:
+    """A record the hot path staged must not stay pending forever once full validation refused it."""
+    t = tables.policies
+    v = tables.unnest(source=sources, source_id=source_ids)
+    return (
+        sa.update(t)
+        .values(status=PolicyStatus.REJECTED.value, updated_at=sa.func.now(), version=t.c.version + 1)
+        .where(
+            t.c.source == v.c.source,
+            t.c.source_id == v.c.source_id,
+            t.c.status == PolicyStatus.PENDING_VALIDATION.value,
+        )
+        .returning(t.c.id, t.c.source, t.c.source_id, t.c.version)
+    )
 
 
 def dedupe_key(fields: Mapping[str, str]) -> str:
@@ -50,49 +75,40 @@ def dedupe_key(fields: Mapping[str, str]) -> str:
     return f"{STAGE}:{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
 
 
-def record_rejections(engine: sa.Engine, rejections: Sequence[Rejection], *, run_id: str | None) -> int:
+def record_rejections(
+    engine: sa.Engine, rejections: Sequence[ValidationRejection], *, run_id: str | None
+) -> int:
     """Keep every rejected record with its code and reason; returns how many rows were new."""
     if not rejections:
         return 0
     _key_legacy_rows(engine)
     details = [r.as_dict() for r in rejections]
     with engine.begin() as conn:
-        written = conn.execute(
-            _INSERT,
-            {
-                "stage": STAGE,
-                "rejected": PolicyStatus.REJECTED.value,
-                "run_id": run_id,
-                "keys": [dedupe_key(d) for d in details],
-                "details": [json.dumps(d, ensure_ascii=False) for d in details],
-            },
-        ).rowcount
+        keys = [dedupe_key(d) for d in details]
+        encoded = [json.dumps(d, ensure_ascii=False) for d in details]
+        written = len(conn.execute(_insert(keys, encoded, run_id)).all())
         refused = conn.execute(
-            _REJECT_PENDING,
-            {
-                "rejected": PolicyStatus.REJECTED.value,
-                "pending": PolicyStatus.PENDING_VALIDATION.value,
-                "sources": [r.source for r in rejections],
-                "source_ids": [r.source_id for r in rejections],
-            },
+            _reject_pending([r.source for r in rejections], [r.source_id for r in rejections])
         ).all()
         why = {(d["source"], d["source_id"]): d for d in details}
-        record_changes(
+        write_transitions(
             conn,
             [
-                StatusChange(
-                    row.id,
-                    PolicyStatus.PENDING_VALIDATION.value,
-                    PolicyStatus.REJECTED.value,
-                    row.version,
-                    STAGE,
-                    [
-                        {
-                            "code": why[(row.source, row.source_id)]["code"],
-                            "message": why[(row.source, row.source_id)]["reason"],
-                        }
-                    ],
-                    run_id=run_id,
+                Transition(
+                    StatusChange(
+                        row.id,
+                        PolicyStatus.PENDING_VALIDATION.value,
+                        PolicyStatus.REJECTED.value,
+                        row.version,
+                        STAGE,
+                        [
+                            {
+                                "code": why[(row.source, row.source_id)]["code"],
+                                "message": why[(row.source, row.source_id)]["reason"],
+                            }
+                        ],
+                        run_id=run_id,
+                    )
                 )
                 for row in refused
             ],

@@ -12,7 +12,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from aegis_orchestration.pipeline import lifecycle
+from aegis_orchestration.pipeline import lifecycle, tables
 from aegis_shared.config import get_settings
 from aegis_shared.stores.base import PolicyDocument, store_fingerprint
 
@@ -25,10 +25,25 @@ def _today() -> dict[str, date]:
     return {"today": lifecycle.as_of(get_settings())}
 
 
-# In PolicyDocument.from_row's parameter order.
-_DOCUMENT_COLUMNS = (
-    "id, content_hash, title, summary, organization, executing_organization, category, region_codes, "
-    "target_groups, url, period_start, period_end, status"
+# In PolicyDocument.from_row's parameter order; checked against the registry's table at import.
+# These reads stay SQL text: the server-side cursor below takes the driver's own SQL.
+_DOCUMENT_COLUMNS = tables.cols(
+    tables.policies,
+    (
+        "id",
+        "content_hash",
+        "title",
+        "summary",
+        "organization",
+        "executing_organization",
+        "category",
+        "region_codes",
+        "target_groups",
+        "url",
+        "period_start",
+        "period_end",
+        "status",
+    ),
 )
 # Above this share of the serving set, one streamed scan with a set filter beats looking ids up:
 # sending a long id array costs more per id than reading a row it does not need.

@@ -17,45 +17,13 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB, Insert
+from sqlalchemy.dialects.postgresql import JSON, Insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from aegis_orchestration.pipeline.tables import col
 
 UPSERT_CHUNK = 1000
 _PARAM = "bulk_rows"  # clear of the names SQLAlchemy gives other parameters
-
-# The columns the pipeline writes; the table itself comes from schemas/db/policies.yaml.
-policies_table = sa.Table(
-    "policies",
-    sa.MetaData(),
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("source_id", sa.Text, nullable=False),
-    sa.Column("source_ids", JSONB, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("organization", sa.Text),
-    sa.Column("executing_organization", sa.Text),
-    sa.Column("category", sa.Text),
-    sa.Column("summary", sa.Text),
-    sa.Column("url", sa.Text),
-    sa.Column("period_start", sa.Date),
-    sa.Column("period_end", sa.Date),
-    sa.Column("period_open_ended", sa.Boolean, nullable=False),
-    sa.Column("period_note", sa.Text),
-    sa.Column("region_codes", ARRAY(sa.Text), nullable=False),
-    sa.Column("target_groups", ARRAY(sa.Text), nullable=False),
-    sa.Column("closed_by_source", sa.Boolean, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("status_reason", sa.Text),
-    sa.Column("quality_score", sa.Float),
-    sa.Column("content_hash", sa.Text, nullable=False),
-    sa.Column("dedup_key", sa.Text),
-    sa.Column("collected_at", sa.DateTime(timezone=True)),
-    sa.Column("staged_content", JSONB),
-    sa.Column("staged_content_hash", sa.Text),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True)),
-    sa.Column("deleted_at", sa.DateTime(timezone=True)),
-)
 
 
 def merged_source_ids(existing: str, incoming: str) -> str:
@@ -101,18 +69,19 @@ def upsert_returning(
 
 
 def insert_rows(
-    connection: sa.Connection, table: str, rows: Sequence[Mapping[str, Any]], *, chunk: int = UPSERT_CHUNK
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    chunk: int = UPSERT_CHUNK,
 ) -> None:
     """Plain bulk ``INSERT`` of ``rows`` (all with the same keys) into ``table``, one JSON document a chunk.
 
-    JSON columns take Python dicts and lists, not pre-encoded strings.
+    JSON columns take Python dicts and lists, not pre-encoded strings. A key that is not a column
+    of ``table`` (from :mod:`aegis_orchestration.pipeline.tables`) raises before anything is sent.
     """
     if not rows:
         return
-    columns = ", ".join(rows[0])
-    statement = sa.text(
-        f"INSERT INTO {table} ({columns}) SELECT {columns} "  # nosec B608 # table and keys of our own rows; values bound as one JSON
-        f"FROM json_populate_recordset(NULL::{table}, CAST(:rows AS json))"
-    )
+    statement = bulk_insert(table, [col(table, name) for name in rows[0]])
     for start in range(0, len(rows), chunk):
-        connection.execute(statement, {"rows": orjson.dumps(list(rows[start : start + chunk])).decode()})
+        connection.execute(statement, {_PARAM: orjson.dumps(list(rows[start : start + chunk])).decode()})

@@ -1,6 +1,6 @@
 """Record validation: the hot path's basic checks and the cold path's full validation.
 
-A record either comes back cleaned or as a :class:`Rejection` carrying a registered DP_2xxx code
+A record either comes back cleaned or as a :class:`ValidationRejection` carrying a registered DP_2xxx code
 and a reason, so nothing is silently dropped.
 """
 
@@ -29,7 +29,7 @@ _EARLIEST_YEAR, _LATEST_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
+class ValidationRejection:
     source: str
     source_id: str
     code: str
@@ -43,11 +43,11 @@ def record_size(announcement: Announcement) -> int:
     return len(json.dumps(announcement.model_dump(mode="json"), ensure_ascii=False).encode("utf-8"))
 
 
-def basic_check(announcement: Announcement) -> Rejection | None:
+def basic_check(announcement: Announcement) -> ValidationRejection | None:
     """Required fields, sizes and lengths: cheap enough for the hot path."""
 
-    def reject(code: str, reason: str) -> Rejection:
-        return Rejection(announcement.source, announcement.source_id, code, reason)
+    def reject(code: str, reason: str) -> ValidationRejection:
+        return ValidationRejection(announcement.source, announcement.source_id, code, reason)
 
     if not announcement.source_id.strip():
         return reject("DP_2005", "source_id is empty")
@@ -76,14 +76,14 @@ def _clean_url(url: str | None) -> tuple[str | None, str | None]:
     return url, None
 
 
-def validate(announcement: Announcement) -> Announcement | Rejection:
+def validate(announcement: Announcement) -> Announcement | ValidationRejection:
     """Full validation; returns a cleaned copy (plain text, sane URL, same content hash) or a rejection."""
     problem = basic_check(announcement)
     if problem:
         return problem
 
-    def reject(code: str, reason: str) -> Rejection:
-        return Rejection(announcement.source, announcement.source_id, code, reason)
+    def reject(code: str, reason: str) -> ValidationRejection:
+        return ValidationRejection(announcement.source, announcement.source_id, code, reason)
 
     cleaned = {name: html_to_text(getattr(announcement, name)) for name in _TEXT_FIELDS}
     if not cleaned["title"]:

@@ -12,6 +12,8 @@ from aegis_orchestration.resources._settings import resolve
 from aegis_shared.config import Settings
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from aegis_shared.messaging import EventPublisher
 
 
@@ -31,6 +33,15 @@ class KafkaResource(dg.ConfigurableResource):
         settings = self.settings()
         _ensure_topics(settings.kafka_bootstrap, settings.env)
         return EventPublisher(settings.kafka_bootstrap, _bundled_schemas(), settings=settings)
+
+    def relay_outbox(self, engine: sa.Engine) -> int:
+        """Publish every pending outbox entry (topics ensured first); what every asset calls after
+        committing rows with their events. Returns how many entries were published."""
+        from aegis_orchestration.pipeline.outbox import relay_pending
+
+        settings = self.settings()
+        _ensure_topics(settings.kafka_bootstrap, settings.env)
+        return relay_pending(engine, settings.kafka_bootstrap)
 
     def consumer_config(self, **overrides: Any) -> dict[str, Any]:
         config: dict[str, Any] = {

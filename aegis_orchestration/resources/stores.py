@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import dagster as dg
 from pydantic import Field
@@ -11,6 +11,14 @@ from aegis_orchestration.resources._settings import resolve
 
 if TYPE_CHECKING:
     from aegis_shared.stores import GraphStore, SearchStore, VectorStore
+    from aegis_shared.stores.base import PolicyStore
+
+
+@runtime_checkable
+class StoreOpener(Protocol):
+    """What the store assets need of a store resource: a connected store, closed by the caller."""
+
+    def open(self) -> PolicyStore: ...
 
 
 class VectorStoreResource(dg.ConfigurableResource):

@@ -24,10 +24,10 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from aegis_orchestration.assets.collection import insert_new
 from aegis_orchestration.definitions import all_assets, defs
 from aegis_orchestration.devstack import DevStack
 from aegis_orchestration.execution import load_settings, worker_config
+from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.resources import VectorStoreResource
 from aegis_orchestration.sources.snapshot import load_announcements
 from aegis_shared.errors import AegisError
@@ -178,8 +178,11 @@ def written(engine: sa.Engine) -> dict[str, object]:
         ).all()
         counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
         # Deterministic per message (policy id and version): a message written twice shows here.
-        events = conn.execute(sa.text("SELECT dedupe_key FROM event_outbox ORDER BY 1")).scalars().all()
-    return {"policies": [tuple(r) for r in rows], **counts, "events": list(events)}
+        # A store's DataSyncCompleted is keyed by its run, so it is compared by store instead.
+        keys = conn.execute(sa.text("SELECT dedupe_key FROM event_outbox ORDER BY 1")).scalars().all()
+    events = [k for k in keys if not k.startswith("DataSyncCompleted:")]
+    syncs = sorted(k.split(":")[1] for k in keys if k.startswith("DataSyncCompleted:"))
+    return {"policies": [tuple(r) for r in rows], **counts, "events": events, "sync_reports": syncs}
 
 
 def store_fingerprints(resources: dict[str, object]) -> dict[str, dict[str, str]]:

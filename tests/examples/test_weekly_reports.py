@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
-from aegis_orchestration.assets.collection import insert_new
 from aegis_orchestration.definitions import all_assets
 from aegis_orchestration.definitions import defs as aegis_defs
+from aegis_orchestration.pipeline.collection import insert_new
 from tests.aegis_orchestration.conftest import as_of
 from tests.aegis_orchestration.hot_path.helpers import announcement
 from tests.examples.conftest import load_example

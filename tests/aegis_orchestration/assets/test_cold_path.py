@@ -9,8 +9,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from aegis_orchestration.assets.collection import insert_new
 from aegis_orchestration.definitions import all_assets
+from aegis_orchestration.pipeline.collection import insert_new
 from aegis_shared.models import Announcement
 from tests.aegis_orchestration.hot_path.helpers import announcement
 

@@ -19,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 from confluent_kafka import Consumer
 
-from aegis_orchestration.assets.collection import FEEDS_CHECK, insert_new, raw_announcements
+from aegis_orchestration.assets.collection import FEEDS_CHECK, raw_announcements
+from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.pipeline.policies import load_collected
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_orchestration.resources.sources import SourcesResource

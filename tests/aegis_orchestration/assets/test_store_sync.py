@@ -11,11 +11,11 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from aegis_orchestration.assets.collection import insert_new
 from aegis_orchestration.assets.stores import store_assets, store_checks
 from aegis_orchestration.definitions import all_assets, defs
 from aegis_orchestration.devstack.process import free_port
 from aegis_orchestration.devstack.servers import GraphServer
+from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.resources import GraphStoreResource
 from aegis_orchestration.sources.snapshot import load_announcements
 from aegis_shared.stores.base import PolicyDocument

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from confluent_kafka import Message, Producer
 from pydantic import SecretStr
 
-from aegis_orchestration.assets.collection import collected_events
 from aegis_orchestration.hot_path.assets import staged_policies
 from aegis_orchestration.hot_path.job import hot_path_job
+from aegis_orchestration.pipeline.collection import collected_events
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_shared.config import Settings
 from aegis_shared.events import BundledSchemas, ensure_topics

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from aegis_orchestration.assets.collection import collected_events
 from aegis_orchestration.hot_path.intake import MAX_MESSAGE_BYTES, Accepted, Refused, SourceRecord, examine
+from aegis_orchestration.pipeline.collection import collected_events
 from aegis_shared.config import Settings
 from aegis_shared.events import BundledSchemas
 from aegis_shared.messaging import EventPublisher, SchemaValidators, validators_for

@@ -19,7 +19,7 @@ from tests.aegis_orchestration.hot_path.helpers import Database, announcement, p
 
 
 def _records(settings: Settings, items: list[Announcement], first_offset: int = 0) -> list[SourceRecord]:
-    from aegis_orchestration.assets.collection import collected_events
+    from aegis_orchestration.pipeline.collection import collected_events
 
     with EventPublisher(settings.kafka_bootstrap, BundledSchemas(), settings=settings) as publisher:
         envelopes = [publisher.build(e.event_type, e.data) for e in collected_events(items)]

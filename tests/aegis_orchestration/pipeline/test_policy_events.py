@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from aegis_orchestration.assets.collection import insert_new
 from aegis_orchestration.cli import main
 from aegis_orchestration.definitions import all_assets
 from aegis_orchestration.hot_path.processor import HotPathProcessor
 from aegis_orchestration.partitions import daily_partitions
+from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.pipeline.policy_events import (
     SOURCES_MERGED,
     STATUS_CHANGED,

@@ -7,13 +7,13 @@ import json
 import sqlalchemy as sa
 
 from aegis_orchestration.pipeline.rejections import dedupe_key, record_rejections
-from aegis_orchestration.pipeline.validation import Rejection
+from aegis_orchestration.pipeline.validation import ValidationRejection
 from aegis_shared.database import apply_registry
 from tests.aegis_orchestration.hot_path.helpers import Database
 
-TOO_LONG = Rejection("bizinfo", "PBLN_1", "DP_2006", "title has 600 characters; the limit is 500")
-BAD_URL = Rejection("bizinfo", "PBLN_1", "DP_2007", "url is not http(s)")
-EMPTY = Rejection("kstartup", "KS_9", "DP_2005", "title is empty")
+TOO_LONG = ValidationRejection("bizinfo", "PBLN_1", "DP_2006", "title has 600 characters; the limit is 500")
+BAD_URL = ValidationRejection("bizinfo", "PBLN_1", "DP_2007", "url is not http(s)")
+EMPTY = ValidationRejection("kstartup", "KS_9", "DP_2005", "title is empty")
 
 
 def history(engine: sa.Engine) -> list[tuple]:

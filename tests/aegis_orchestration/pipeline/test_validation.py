@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from aegis_orchestration.pipeline.validation import Rejection, basic_check, validate
+from aegis_orchestration.pipeline.validation import ValidationRejection, basic_check, validate
 from aegis_shared.errors import is_registered
 from aegis_shared.models import Announcement
 
@@ -42,7 +42,7 @@ def test_each_bad_input_is_rejected_with_its_code(
     fields: dict[str, object], code: str, fragment: str
 ) -> None:
     outcome = validate(make(**fields))
-    assert isinstance(outcome, Rejection)
+    assert isinstance(outcome, ValidationRejection)
     assert (outcome.code, outcome.source, outcome.source_id) == (
         code,
         "bizinfo",
