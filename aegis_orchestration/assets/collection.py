@@ -137,7 +137,7 @@ def _collect(
                     "source": source,
                     "partition_date": partition_date.isoformat(),
                     "failed": len(result.failures),
-                    "failures": dg.MetadataValue.json([f.to_dict() for f in result.failures]),
+                    "failures": dg.MetadataValue.json([f.as_dict() for f in result.failures]),
                 },
             )
         ],

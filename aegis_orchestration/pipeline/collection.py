@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
 from aegis_orchestration.sources.connector import CollectionResult, FeedFailure
 from aegis_orchestration.sources.landing import insert_changed, record_rejections
-from aegis_orchestration.sources.page import Rejection
+from aegis_orchestration.sources.page import SourceRejection
 from aegis_shared.messaging import EventPublisher, OutgoingEvent
 from aegis_shared.models import Announcement
 
@@ -105,7 +105,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def rejection_table(rejected: Sequence[Rejection], limit: int = 50) -> str:
+def rejection_table(rejected: Sequence[SourceRejection], limit: int = 50) -> str:
     """A Markdown table of rejected items for the Dagster UI (all of them are in PostgreSQL)."""
     if not rejected:
         return "No rejected items."

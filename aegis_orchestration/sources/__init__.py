@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aegis_orchestration.sources.errors import RejectedRecordError, SourceError
-from aegis_orchestration.sources.page import Rejection, SourcePage
+from aegis_orchestration.sources.page import SourcePage, SourceRejection
 
 if TYPE_CHECKING:
     from aegis_orchestration.sources.parsing import parse
 
-__all__ = ["RejectedRecordError", "Rejection", "SourceError", "SourcePage", "parse"]
+__all__ = ["RejectedRecordError", "SourceError", "SourcePage", "SourceRejection", "parse"]
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 from aegis_orchestration.sources.days import raw_days, record_days
 from aegis_orchestration.sources.decoding import decode_for
 from aegis_orchestration.sources.http import HttpResponse, SourceHttpClient
-from aegis_orchestration.sources.page import Rejection, SourcePage
+from aegis_orchestration.sources.page import SourcePage, SourceRejection
 from aegis_shared.models import Announcement
 
 MAX_PAGES = 1000  # a server that ignores paging must not loop forever
@@ -30,7 +30,7 @@ class FeedFailure:
     code: str
     message: str
 
-    def to_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str]:
         return {"target": self.target, "code": self.code, "message": self.message}
 
 
@@ -40,7 +40,7 @@ class CollectionResult:
 
     source: str
     records: list[Announcement] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
+    rejected: list[SourceRejection] = field(default_factory=list)
     pages: int = 0
     requests: int = 0
     notes: list[str] = field(default_factory=list)

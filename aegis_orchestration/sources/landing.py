@@ -29,7 +29,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from aegis_orchestration.pipeline.outbox import OutboxMessage, write_messages
-from aegis_orchestration.sources.page import Rejection
+from aegis_orchestration.sources.page import SourceRejection
 from aegis_shared.logging.redaction import mask_text
 from aegis_shared.models import Announcement
 
@@ -123,7 +123,7 @@ def insert_changed(
     return inserted
 
 
-def rejection_key(rejection: Rejection) -> str:
+def rejection_key(rejection: SourceRejection) -> str:
     """Stable key of one refusal: the item, what was wrong with it, and its bytes."""
     canonical = json.dumps(
         [
@@ -145,7 +145,9 @@ class RejectionsLanded:
     dead_lettered: int  # new DLQ messages in the outbox
 
 
-def dlq_message(rejection: Rejection, key: str, *, dlq_topic: str, partition_date: date) -> OutboxMessage:
+def dlq_message(
+    rejection: SourceRejection, key: str, *, dlq_topic: str, partition_date: date
+) -> OutboxMessage:
     """The DLQ outbox entry of one refused item: its original bytes with the error headers."""
     headers = (
         ("error-code", rejection.code.encode()),
@@ -169,7 +171,7 @@ def dlq_message(rejection: Rejection, key: str, *, dlq_topic: str, partition_dat
 
 def record_rejections(
     connection: sa.Connection,
-    rejections: Sequence[Rejection],
+    rejections: Sequence[SourceRejection],
     *,
     partition_date: date,
     run_id: str | None,

@@ -19,7 +19,7 @@ def json_bytes(item: Any) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
+class SourceRejection:
     """An input item that did not become an announcement, with the reason and its code."""
 
     source: str
@@ -30,7 +30,7 @@ class Rejection:
     # The item exactly as the source sent it (its XML element, JSON object or page), when known.
     original: bytes | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "source_id": self.source_id, "code": self.code, "reason": self.reason}
 
     def original_bytes(self) -> bytes:
@@ -50,7 +50,7 @@ class SourcePage:
 
     source: str
     records: list[Announcement] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
+    rejected: list[SourceRejection] = field(default_factory=list)
     total_count: int | None = None
     page: int | None = None
 
@@ -70,7 +70,7 @@ def build_page(
     page: int | None = None,
     originals: Sequence[bytes | None] | None = None,
 ) -> SourcePage:
-    """Map every item; an item that fails becomes a :class:`Rejection`, never a silent drop.
+    """Map every item; an item that fails becomes a :class:`SourceRejection`, never a silent drop.
 
     ``originals`` (parallel to ``items``) are the items' own bytes, kept with their rejections.
     """
@@ -79,14 +79,18 @@ def build_page(
         original = originals[index] if originals is not None and index < len(originals) else None
         if not isinstance(item, Mapping):
             reason = f"item is {type(item).__name__}, not an object"
-            result.rejected.append(Rejection(source, None, "DP_1004", reason, item, original))
+            result.rejected.append(SourceRejection(source, None, "DP_1004", reason, item, original))
             continue
         source_id = id_of(item)
         try:
             result.records.append(mapper(item))
         except AegisError as exc:
-            result.rejected.append(Rejection(source, source_id, exc.code, exc.message, dict(item), original))
+            result.rejected.append(
+                SourceRejection(source, source_id, exc.code, exc.message, dict(item), original)
+            )
         except PydanticValidationError as exc:
             reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            result.rejected.append(Rejection(source, source_id, "DP_2001", reason, dict(item), original))
+            result.rejected.append(
+                SourceRejection(source, source_id, "DP_2001", reason, dict(item), original)
+            )
     return result

@@ -22,7 +22,7 @@ from aegis_orchestration.sources.decoding import decode_for
 from aegis_orchestration.sources.errors import SourceError, excerpt
 from aegis_orchestration.sources.fields import absolute_url, required_id, required_text, text_or_none
 from aegis_orchestration.sources.http import HttpResponse, SourceHttpClient
-from aegis_orchestration.sources.page import Rejection, SourcePage, build_page
+from aegis_orchestration.sources.page import SourcePage, SourceRejection, build_page
 from aegis_shared.models import Announcement, Attachment
 from aegis_shared.text import collapse_whitespace, parse_period, region_codes, split_region_prefix
 
@@ -228,7 +228,7 @@ class WebConnector:
             result.fail(f"{site.name}:{link}", exc.code, exc.message)
             excerpt_text = str(exc.details.get("excerpt") or "")
             result.rejected.append(
-                Rejection(
+                SourceRejection(
                     SOURCE,
                     f"{site.name}:{link}",
                     exc.code,
@@ -240,7 +240,7 @@ class WebConnector:
             return
         for rejection in page.rejected:
             result.rejected.append(
-                Rejection(
+                SourceRejection(
                     SOURCE,
                     rejection.source_id or f"{site.name}:{link}",
                     rejection.code,
