@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 
 from aegis_orchestration.pipeline import tables
 from aegis_orchestration.pipeline.lifecycle import StatusReason, closure
+from aegis_orchestration.pipeline.policies import archive_statement
 from aegis_orchestration.pipeline.policy_events import StatusChange
 from aegis_orchestration.pipeline.quality import DIMENSIONS
 from aegis_orchestration.pipeline.trail import QualityUpdate, Transition, write_transitions
@@ -44,22 +45,6 @@ def _due(as_of: date) -> sa.Select[Any]:
         )
         .order_by(t.c.id)
         .with_for_update()
-    )
-
-
-def _archive(ids: list[str], reasons: list[str]) -> sa.Update:
-    t = tables.policies
-    v = tables.unnest(id=ids, reason=reasons)
-    return (
-        sa.update(t)
-        .values(
-            status=PolicyStatus.ARCHIVED.value,
-            status_reason=v.c.reason,
-            updated_at=sa.func.now(),
-            version=t.c.version + 1,
-        )
-        .where(t.c.id == v.c.id)
-        .returning(t.c.id, t.c.version)
     )
 
 
@@ -114,7 +99,8 @@ def expire_policies(
         if not due:
             return report
         reasons = ["; ".join(r.message for r in why[row.id]) for row in due]
-        versions = dict(conn.execute(_archive([row.id for row in due], reasons)).all())
+        updated = conn.execute(archive_statement([row.id for row in due], reasons)).all()
+        versions = {row.id: row.version for row in updated}
         archived = [
             _Archived(row.id, row.status, versions[row.id], row.quality_score, row.period_end, why[row.id])
             for row in due

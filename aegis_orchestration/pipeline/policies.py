@@ -509,8 +509,9 @@ def _merge_source_ids(
     return _Merged(history, events)
 
 
-def _archive_statement(ids: list[str], reasons: list[str]) -> sa.Update:
-    """Archive ``ids`` not archived yet; the old status comes from a locked read, for the trail."""
+def archive_statement(ids: list[str], reasons: list[str]) -> sa.Update:
+    """Archive ``ids`` not archived yet, each with its reason; returns id, old status (from a
+    locked read, for the trail) and the new version. Dedup archiving and expiry both use it."""
     t = tables.policies
     old = (
         sa.select(t.c.id, t.c.status)
@@ -541,7 +542,7 @@ def _archive_absorbed(conn: sa.Connection, candidates: Iterable[PolicyCandidate]
     reasons = {
         pid: why[pid].message if pid in why else f"{pid} merged into {into}" for pid, into in absorbed.items()
     }
-    archived = conn.execute(_archive_statement(list(reasons), list(reasons.values()))).all()
+    archived = conn.execute(archive_statement(list(reasons), list(reasons.values()))).all()
     transitions = []
     for pid, old, version in archived:
         because = [{"code": MERGED_INTO, "message": reasons[pid]}]
