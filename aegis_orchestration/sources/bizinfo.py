@@ -241,8 +241,7 @@ class BizinfoConnector(PagedConnector):
     path = API_PATH
     default_per_page = 100
 
-    def parse_text(self, text: str) -> SourcePage:
-        return parse(text)
+    parse_text = staticmethod(parse)
 
     def params(self, page: int) -> dict[str, Any]:
         return {"crtfcKey": self.key, "dataType": "json", "pageUnit": self.per_page, "pageIndex": page}

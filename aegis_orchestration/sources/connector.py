@@ -111,7 +111,7 @@ class PagedConnector:
         return None
 
     def parse_text(self, text: str) -> SourcePage:
-        """Parse one decoded body; each subclass hands it to its own module's parser."""
+        """Parse one decoded body; each subclass sets ``parse_text = staticmethod(parse)``."""
         raise NotImplementedError
 
     def parse_response(self, response: HttpResponse) -> SourcePage:

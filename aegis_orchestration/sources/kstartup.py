@@ -169,8 +169,7 @@ class KstartupConnector(PagedConnector):
     path = API_PATH
     default_per_page = 100
 
-    def parse_text(self, text: str) -> SourcePage:
-        return parse(text)
+    parse_text = staticmethod(parse)
 
     def params(self, page: int) -> dict[str, Any]:
         return {"serviceKey": self.key, "page": page, "perPage": self.per_page, "returnType": "json"}

@@ -205,8 +205,7 @@ class MssConnector(PagedConnector):
     path = API_PATH
     default_per_page = 100
 
-    def parse_text(self, text: str) -> SourcePage:
-        return parse(text)
+    parse_text = staticmethod(parse)
 
     def params(self, page: int) -> dict[str, Any]:
         return {"serviceKey": self.key, "pageNo": page, "numOfRows": self.per_page, "dataType": "json"}
