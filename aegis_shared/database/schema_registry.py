@@ -363,6 +363,11 @@ class SchemaRegistry:
                 options: dict[str, Any] = {"postgresql_where": sa.text(index.where)} if index.where else {}
                 if index.using != "btree":
                     options["postgresql_using"] = index.using
+                if index.storage:
+                    options["postgresql_with"] = {
+                        key: ("on" if value else "off") if isinstance(value, bool) else value
+                        for key, value in index.storage.items()
+                    }
                 items.append(sa.Index(index.name, *index.columns, unique=index.unique, **options))
             sa.Table(name, metadata, *items, comment=table.description)
         return metadata

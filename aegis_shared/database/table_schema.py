@@ -105,6 +105,9 @@ class IndexSchema(_Strict):
     where: str | None = None
     # The access method; "gin" for a JSONB or array column searched with ``?|`` / ``@>``.
     using: Literal["btree", "gin"] = "btree"
+    # PostgreSQL storage parameters (``WITH (...)``), e.g. ``fastupdate: false`` for a GIN index
+    # that is read far more than written: lookups then never scan an unmerged pending list.
+    storage: dict[Identifier, str | int | bool] = Field(default_factory=dict)
     description: str | None = None
 
 

@@ -152,4 +152,5 @@ def test_every_shipped_table_has_a_strictly_increasing_history_ending_at_its_ver
         "1.3.0",
         "1.4.0",
         "1.5.0",
+        "1.6.0",
     ]

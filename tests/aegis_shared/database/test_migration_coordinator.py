@@ -138,7 +138,14 @@ def test_a_gin_index_is_created_with_its_access_method_and_plans_nothing_after(
     def add(data: dict) -> None:
         data["version"] = "9.9.0"
         data["version_history"].append({"version": "9.9.0", "date": dt.date(2026, 12, 3), "changes": "gin"})
-        data["indexes"].append({"name": "idx_gin_source_ids", "columns": ["source_ids"], "using": "gin"})
+        data["indexes"].append(
+            {
+                "name": "idx_gin_source_ids",
+                "columns": ["source_ids"],
+                "using": "gin",
+                "storage": {"fastupdate": False},
+            }
+        )
 
     _edit(seed_dir, "policies", add)
     coordinator = MigrationCoordinator(fresh_engine, SchemaRegistry.load(seed_dir))
@@ -148,19 +155,59 @@ def test_a_gin_index_is_created_with_its_access_method_and_plans_nothing_after(
         definition = connection.execute(
             sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_gin_source_ids'")
         ).scalar_one()
-        # The `?|` operator that finds merged records is one a GIN index on JSONB serves.
+        # The `?` operator that finds merged records is one a GIN index on JSONB serves.
         connection.execute(sa.text("SET enable_seqscan = off"))
         plan = (
             connection.execute(
-                sa.text("EXPLAIN SELECT id FROM policies WHERE source_ids ?| CAST(:ids AS text[])"),
-                {"ids": ["bizinfo:1"]},
+                sa.text("EXPLAIN SELECT id FROM policies WHERE source_ids ? :id"),
+                {"id": "bizinfo:1"},
             )
             .scalars()
             .all()
         )
-    assert "USING gin (source_ids)" in definition
+    assert "USING gin (source_ids) WITH (fastupdate=off)" in definition
     assert any("idx_gin_source_ids" in line for line in plan), plan
     assert coordinator.plan().is_empty  # the access method does not read as a difference
+
+
+def test_policies_1_5_0_gets_its_source_ids_index_rebuilt_without_fast_update(
+    fresh_engine: sa.Engine, seed_dir: Path
+) -> None:
+    def as_1_5_0(data: dict) -> None:
+        data["version"] = "1.5.0"
+        data["version_history"] = [e for e in data["version_history"] if e["version"] != "1.6.0"]
+        [index] = [i for i in data["indexes"] if i["name"] == "idx_policies_merged_source_ids"]
+        index["name"] = "idx_policies_source_ids"
+        del index["storage"]
+
+    _edit(seed_dir, "policies", as_1_5_0)
+    MigrationCoordinator(fresh_engine, SchemaRegistry.load(seed_dir)).migrate()
+    with fresh_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO policies (id, source, source_id, title, status, content_hash, source_ids) "
+                """VALUES ('a:1', 'a', '1', 't', 'active', 'h', '["a:1", "b:2"]')"""
+            )
+        )
+
+    coordinator = MigrationCoordinator(fresh_engine, SchemaRegistry.load())
+    assert sorted((s.kind, s.table) for s in coordinator.plan().steps) == [
+        ("create_index", "policies"),
+        ("drop_index", "policies"),
+    ]
+    assert coordinator.migrate().applied
+    with fresh_engine.connect() as connection:
+        definitions = dict(
+            connection.execute(
+                sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '%USING gin%'")
+            ).all()
+        )
+        connection.execute(sa.text("SET enable_seqscan = off"))
+        found = connection.execute(sa.text("SELECT id FROM policies WHERE source_ids ? 'b:2'")).all()
+    assert list(definitions) == ["idx_policies_merged_source_ids"]
+    assert definitions["idx_policies_merged_source_ids"].endswith("WITH (fastupdate=off)")
+    assert found == [("a:1",)]  # the row survived the rebuild and the new index finds it
+    assert coordinator.plan().is_empty
 
 
 def test_failing_third_step_leaves_schema_identical(fresh_engine: sa.Engine, seed_dir: Path) -> None:
