@@ -484,18 +484,18 @@ def celery_speedup(stack: DevStack, root: Path, per_day: int, rounds: int) -> No
     day = [FIRST_DAY]
     print(f"\ncold_path_job for one day of {per_day:,} announcements (vectors left out), {rounds} rounds")
     print(f"  load average before: {os.getloadavg()[0]:.1f}")
-    executors: dict[str, dict[str, str]] = {"multiprocess executor (1 machine)": {}}
-    for workers in (1, 2):
-        executors[f"celery, {workers} worker{'s' if workers > 1 else ''}"] = {
-            "AEGIS_EXECUTOR": "celery",
-            "AEGIS_CELERY_BROKER_URL": f"{stack.graph.url}/{8 + workers}",
-        }
+    # Name -> Celery workers (0: the multiprocess executor, no Celery).
+    executors = {"multiprocess executor (1 machine)": 0, "celery, 1 worker": 1, "celery, 2 workers": 2}
     times: dict[str, list[float]] = {name: [] for name in executors}
     for _ in range(rounds):
-        for name, env in executors.items():
+        for name, workers in executors.items():
+            env = (
+                {"AEGIS_EXECUTOR": "celery", "AEGIS_CELERY_BROKER_URL": f"{stack.graph.url}/{8 + workers}"}
+                if workers
+                else {}
+            )
             instance = instance_for(stack, root, **env)
             land_days(instance, day, per_day)
-            workers = int(name.split()[1]) if env else 0
             with celery_workers(instance, workers) if workers else contextlib.nullcontext():
                 seconds, _ = run_all(instance, day, 1, *NO_VECTORS)
             times[name].append(seconds)
