@@ -20,7 +20,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from aegis_orchestration.pipeline.outbox import OutboxMessage, envelope_message, write_messages
+from aegis_orchestration.pipeline.outbox import OutboxMessage, event_message, write_messages
 from aegis_orchestration.sources.connector import CollectionResult, FeedFailure
 from aegis_orchestration.sources.landing import insert_changed, record_rejections
 from aegis_orchestration.sources.page import SourceRejection
@@ -28,13 +28,6 @@ from aegis_shared.messaging import EventPublisher, OutgoingEvent
 from aegis_shared.models import Announcement
 
 EVENT_TYPE = "PolicyCollected"
-
-
-def insert_new(
-    connection: sa.Connection, records: Sequence[Announcement], partition_date: date
-) -> list[Announcement]:
-    """Land ``records``; return those that were new (hash differs from the latest stored version)."""
-    return insert_changed(connection, records, partition_date)
 
 
 def collected_events(records: Iterable[Announcement]) -> list[OutgoingEvent]:
@@ -58,18 +51,16 @@ def collected_events(records: Iterable[Announcement]) -> list[OutgoingEvent]:
 
 def collected_messages(builder: EventPublisher, records: Sequence[Announcement]) -> list[OutboxMessage]:
     """:func:`collected_events` validated and enveloped now, as outbox messages (one per version)."""
-    messages = []
-    for record, event in zip(records, collected_events(records), strict=True):
-        envelope = builder.build(event.event_type, event.data)
-        messages.append(
-            envelope_message(
-                envelope,
-                topic=builder.topic_for(envelope),
-                key=record.policy_id,
-                dedupe_key=f"{EVENT_TYPE}:{record.policy_id}:{record.content_hash}:{record.collected_at.isoformat()}",
-            )
+    return [
+        event_message(
+            builder,
+            event.event_type,
+            event.data,
+            key=record.policy_id,
+            dedupe_key=f"{EVENT_TYPE}:{record.policy_id}:{record.content_hash}:{record.collected_at.isoformat()}",
         )
-    return messages
+        for record, event in zip(records, collected_events(records), strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -93,7 +84,7 @@ def land_collection(
 ) -> Landed:
     """Write ``result`` in one transaction (see the module docstring); publishes nothing."""
     with engine.begin() as connection:
-        inserted = insert_new(connection, result.records, partition_date)
+        inserted = insert_changed(connection, result.records, partition_date)
         events = write_messages(connection, collected_messages(builder, inserted))
         landed = record_rejections(
             connection, result.rejected, partition_date=partition_date, run_id=run_id, dlq_topic=dlq_topic

@@ -27,8 +27,8 @@ import yaml
 from aegis_orchestration.definitions import all_assets, defs
 from aegis_orchestration.devstack import DevStack
 from aegis_orchestration.execution import load_settings, worker_config
-from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.resources import VectorStoreResource
+from aegis_orchestration.sources.landing import insert_changed
 from aegis_orchestration.sources.snapshot import load_announcements
 from aegis_shared.errors import AegisError
 from tests.aegis_orchestration.hot_path.helpers import Database, create_database, drop_database
@@ -147,7 +147,7 @@ def deployment(
     }
     (root / "celery.yaml").write_text(yaml.safe_dump(worker_config(load_settings(env))))
     with db.engine.begin() as conn:
-        insert_new(conn, load_announcements("bizinfo"), date.fromisoformat(DAY))
+        insert_changed(conn, load_announcements("bizinfo"), date.fromisoformat(DAY))
     saved = os.environ.get("AEGIS_DAGSTER_PG_URL")
     os.environ["AEGIS_DAGSTER_PG_URL"] = env["AEGIS_DAGSTER_PG_URL"]
     instance = dg.DagsterInstance.from_config(str(home))
@@ -204,7 +204,7 @@ def in_process(make_resources: Callable[..., dict[str, object]], milvus_server_u
     )
     engine: sa.Engine = resources["postgres"].engine()  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        insert_new(conn, load_announcements("bizinfo"), date.fromisoformat(DAY))
+        insert_changed(conn, load_announcements("bizinfo"), date.fromisoformat(DAY))
     result = dg.materialize(
         [*all_assets, *(defs.asset_checks or [])],
         selection=dg.AssetSelection.groups("cold_path", "serving"),

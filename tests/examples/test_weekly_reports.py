@@ -17,7 +17,7 @@ from dagster_graphql.test.utils import define_out_of_process_context, execute_da
 
 from aegis_orchestration.definitions import all_assets
 from aegis_orchestration.definitions import defs as aegis_defs
-from aegis_orchestration.pipeline.collection import insert_new
+from aegis_orchestration.sources.landing import insert_changed
 from tests.aegis_orchestration.conftest import as_of
 from tests.aegis_orchestration.hot_path.helpers import announcement
 from tests.examples.conftest import load_example
@@ -97,7 +97,7 @@ def test_the_weekly_report_counts_the_policies_our_pipeline_wrote(
     instance = dg.DagsterInstance.ephemeral()
     with as_of(date.fromisoformat(DAY)):
         with engine.begin() as conn:
-            insert_new(conn, items, date.fromisoformat(DAY))
+            insert_changed(conn, items, date.fromisoformat(DAY))
         ours = dg.materialize(
             all_assets,
             selection=dg.AssetSelection.groups("cold_path"),

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from aegis_orchestration.definitions import all_assets
-from aegis_orchestration.pipeline.collection import insert_new
+from aegis_orchestration.sources.landing import insert_changed
 from aegis_shared.models import Announcement
 from tests.aegis_orchestration.hot_path.helpers import announcement
 
@@ -23,7 +23,7 @@ REPOSTED = "[전국] 2026년  창업도약패키지(지원사업) 공고"
 def land(resources: dict[str, object], day: str, items: Sequence[Announcement]) -> None:
     engine: sa.Engine = resources["postgres"].engine()  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        insert_new(conn, items, date.fromisoformat(day))
+        insert_changed(conn, items, date.fromisoformat(day))
 
 
 def run(resources: dict[str, object], day: str) -> dg.ExecuteInProcessResult:

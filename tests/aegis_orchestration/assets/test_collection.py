@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer
 
 from aegis_orchestration.assets.collection import FEEDS_CHECK, raw_announcements
-from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.pipeline.policies import load_collected
 from aegis_orchestration.resources import KafkaResource, MetricsResource, PostgresResource
 from aegis_orchestration.resources.sources import SourcesResource
 from aegis_orchestration.sources.breaker import reset_breakers
 from aegis_orchestration.sources.days import raw_days, record_days
+from aegis_orchestration.sources.landing import insert_changed
 from aegis_orchestration.sources.replay import ReplayServer
 from aegis_orchestration.sources.snapshot import (
     load_announcements,
@@ -287,7 +287,7 @@ def test_a_then_b_then_a_lands_three_versions_and_ends_at_a(settings: Settings, 
     landed = []
     for record in (a, b, a_again, a_again):  # the last one is an unchanged re-collection
         with db.engine.begin() as connection:
-            landed.append(len(insert_new(connection, [record], day)))
+            landed.append(len(insert_changed(connection, [record], day)))
     assert landed == [1, 1, 1, 0]
     assert [h for _, h, _ in rows(db.engine, "bizinfo")].count(a.content_hash) == 2
     [latest] = [r for r in load_collected(db.engine, day) if r.source_id == "PBLN_REVERT"]
@@ -302,7 +302,9 @@ def test_two_partitions_landing_the_same_key_at_once_insert_it_once(settings: Se
     def land(offset: int) -> None:
         barrier.wait()
         with db.engine.begin() as connection:
-            counts.append(len(insert_new(connection, [record], date(2026, 11, 1) + timedelta(days=offset))))
+            counts.append(
+                len(insert_changed(connection, [record], date(2026, 11, 1) + timedelta(days=offset)))
+            )
 
     threads = [threading.Thread(target=land, args=(n,)) for n in range(6)]
     for thread in threads:
@@ -467,4 +469,4 @@ def test_registry_upgrade_replaces_the_old_unique_index(settings: Settings, db: 
     day = date(2026, 11, 1)
     for record in (announcement("A", 0), announcement("B", 1), announcement("A", 2)):
         with db.engine.begin() as connection:
-            assert len(insert_new(connection, [record], day)) == 1
+            assert len(insert_changed(connection, [record], day)) == 1

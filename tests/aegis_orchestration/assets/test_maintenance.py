@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from aegis_orchestration.assets.stores import store_checks
 from aegis_orchestration.definitions import all_assets
 from aegis_orchestration.jobs import expiry_job
-from aegis_orchestration.pipeline.collection import insert_new
+from aegis_orchestration.sources.landing import insert_changed
 from aegis_shared.stores.base import PolicyStore
 from tests.aegis_orchestration.conftest import as_of
 from tests.aegis_orchestration.hot_path.helpers import announcement
@@ -85,7 +85,7 @@ def served(make_resources: Callable[..., dict[str, object]]) -> dict[str, object
     resources = make_resources()
     engine: sa.Engine = resources["postgres"].engine()  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        insert_new(conn, list(RECORDS.values()), date.fromisoformat(COLLECTED))
+        insert_changed(conn, list(RECORDS.values()), date.fromisoformat(COLLECTED))
     # Scored while every programme was still open; time then moves on to AS_OF.
     with as_of(date.fromisoformat(COLLECTED)):
         result = dg.materialize(

@@ -15,8 +15,8 @@ from aegis_orchestration.assets.stores import store_assets, store_checks
 from aegis_orchestration.definitions import all_assets, defs
 from aegis_orchestration.devstack.process import free_port
 from aegis_orchestration.devstack.servers import GraphServer
-from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.resources import GraphStoreResource
+from aegis_orchestration.sources.landing import insert_changed
 from aegis_orchestration.sources.snapshot import load_announcements
 from aegis_shared.stores.base import PolicyDocument
 
@@ -28,7 +28,7 @@ SERVING = dg.AssetSelection.groups("serving")
 def land_snapshot(resources: dict[str, object], source: str = "bizinfo") -> None:
     engine: sa.Engine = resources["postgres"].engine()  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        insert_new(conn, load_announcements(source), date.fromisoformat(DAY))
+        insert_changed(conn, load_announcements(source), date.fromisoformat(DAY))
 
 
 def run(

@@ -20,7 +20,6 @@ from aegis_orchestration.cli import main
 from aegis_orchestration.definitions import all_assets
 from aegis_orchestration.hot_path.processor import HotPathProcessor
 from aegis_orchestration.partitions import daily_partitions
-from aegis_orchestration.pipeline.collection import insert_new
 from aegis_orchestration.pipeline.policy_events import (
     SOURCES_MERGED,
     STATUS_CHANGED,
@@ -29,6 +28,7 @@ from aegis_orchestration.pipeline.policy_events import (
     update_status_history,
 )
 from aegis_orchestration.resources import PostgresResource
+from aegis_orchestration.sources.landing import insert_changed
 from aegis_shared.config import Settings, get_settings
 from tests.aegis_orchestration.hot_path.helpers import Database, announcement
 from tests.aegis_orchestration.hot_path.test_staging import _records
@@ -136,7 +136,7 @@ def lived(hp_settings: Settings, db: Database, make_resources: Callable[..., dic
     with HotPathProcessor(db.engine, hp_settings) as processor:
         processor.stage(_records(hp_settings, staged))
     with db.engine.begin() as conn:
-        insert_new(
+        insert_changed(
             conn,
             [announcement(9, source="mss", source_id="M-1", title="2026년 스마트상점 기술보급 사업 공고")],
             date.fromisoformat(DAY),
